@@ -1,0 +1,7 @@
+"""Entry point of the ``meterlink`` command."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    return 0
