@@ -10,12 +10,12 @@ one big integer, halving its width each round.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["BccKind", "bcc", "sum_bcc", "xor_bcc"]
 
 
-class BccKind(str, Enum):
+class BccKind(StrEnum):
     """Which block check a link uses."""
 
     XOR = "xor"

@@ -12,7 +12,7 @@ because it is the bulk of the traffic and goes straight to the readout parser.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar, Final
 
 from meterlink.errors import ChecksumError, LocalProtocolError, MalformedDataError
@@ -80,7 +80,7 @@ def mode_c_baud_char(rate: int) -> str:
         ) from None
 
 
-class ProtocolMode(str, Enum):
+class ProtocolMode(StrEnum):
     """The protocol modes of IEC 62056-21."""
 
     A = "A"

@@ -1,0 +1,221 @@
+"""The transition tables of IEC 62056-21, both roles in one place.
+
+Every transition either role can make is listed here as data:
+``TABLE[(state, input)] -> (handler name, states the handler may move to)``. The connections in
+:mod:`.connection` look the pair up, run the named handler and check that it landed in one of
+the listed states. A pair that is not in the table is a protocol error: a message the peer may
+not send there (:class:`~meterlink.errors.UnexpectedMessageError`) or a call the caller may not
+make there (:class:`~meterlink.errors.LocalProtocolError`). The documentation draws its state
+diagrams from these tables, so code and picture cannot disagree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Input(StrEnum):
+    """Everything that can drive a state machine: received messages, the clock, the caller."""
+
+    # received
+    REQUEST = "request"
+    IDENTIFICATION = "identification"
+    OPTION_SELECT = "option select"
+    DATA = "data message"
+    PARTIAL_DATA = "partial data block"
+    ERROR = "error message"
+    COMMAND = "command"
+    BREAK = "break"
+    ACK = "ACK"
+    NAK = "NAK"
+    BAD_FRAME = "damaged frame"
+    # clock
+    TIMEOUT = "timeout"
+    # caller
+    READ_OUT = "read_out()"
+    PROGRAM = "program()"
+    BINARY = "binary()"
+    LISTEN = "listen()"
+    SEND_COMMAND = "send_command()"
+    END = "end()"
+    SEND_READOUT = "send_readout()"
+    REPLY = "reply()"
+    PUSH = "push()"
+
+
+RECEIVED: Final = frozenset(
+    {
+        Input.REQUEST,
+        Input.IDENTIFICATION,
+        Input.OPTION_SELECT,
+        Input.DATA,
+        Input.PARTIAL_DATA,
+        Input.ERROR,
+        Input.COMMAND,
+        Input.BREAK,
+        Input.ACK,
+        Input.NAK,
+        Input.BAD_FRAME,
+    }
+)
+
+
+class ClientState(StrEnum):
+    """States of the hand-held unit / head-end."""
+
+    IDLE = "idle"
+    AWAIT_IDENTIFICATION = "awaiting identification"
+    AWAIT_READOUT = "awaiting readout"
+    AWAIT_OPERAND = "awaiting P0 operand"
+    AWAIT_PASSWORD_REPLY = "awaiting password reply"
+    PROGRAMMING = "programming"
+    AWAIT_REPLY = "awaiting command reply"
+    AWAIT_BINARY_CONFIRM = "awaiting mode E confirmation"
+    BINARY = "handed over (mode E)"
+    LISTENING = "listening (mode D)"
+
+
+class MeterState(StrEnum):
+    """States of the meter."""
+
+    IDLE = "idle"
+    AWAIT_OPTION = "awaiting option select"
+    READOUT_DUE = "readout due"
+    AFTER_READOUT = "after readout"
+    PROGRAMMING = "programming"
+    REPLY_DUE = "reply due"
+    SENDING_BLOCKS = "sending partial blocks"
+    BINARY = "handed over (mode E)"
+
+
+C = ClientState
+M = MeterState
+I = Input  # noqa: E741 - short alias keeps the tables readable
+
+_ACTIVE_CLIENT: Final = (
+    C.AWAIT_IDENTIFICATION,
+    C.AWAIT_READOUT,
+    C.AWAIT_OPERAND,
+    C.AWAIT_PASSWORD_REPLY,
+    C.PROGRAMMING,
+    C.AWAIT_REPLY,
+    C.AWAIT_BINARY_CONFIRM,
+)
+
+CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientState]]]] = {
+    # sign-on
+    (C.IDLE, I.READ_OUT): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
+    (C.IDLE, I.PROGRAM): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
+    (C.IDLE, I.BINARY): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
+    (C.IDLE, I.LISTEN): ("start_listening", frozenset({C.LISTENING})),
+    (C.AWAIT_IDENTIFICATION, I.IDENTIFICATION): (
+        "on_identification",
+        frozenset({C.AWAIT_READOUT, C.AWAIT_OPERAND, C.AWAIT_BINARY_CONFIRM}),
+    ),
+    (C.AWAIT_IDENTIFICATION, I.TIMEOUT): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
+    (C.AWAIT_IDENTIFICATION, I.BAD_FRAME): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
+    # readout
+    (C.AWAIT_READOUT, I.DATA): (
+        "on_readout",
+        frozenset({C.IDLE, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING}),
+    ),
+    (C.AWAIT_READOUT, I.BAD_FRAME): (
+        "on_bad_readout",
+        frozenset({C.AWAIT_READOUT, C.AWAIT_IDENTIFICATION, C.IDLE}),
+    ),
+    (C.AWAIT_READOUT, I.TIMEOUT): (
+        "on_readout_timeout",
+        frozenset({C.IDLE, C.AWAIT_IDENTIFICATION, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING}),
+    ),
+    # programming mode entry
+    (C.AWAIT_OPERAND, I.COMMAND): ("on_operand", frozenset({C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING})),
+    (C.AWAIT_OPERAND, I.TIMEOUT): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
+    (C.AWAIT_OPERAND, I.BAD_FRAME): ("nak_and_wait", frozenset({C.AWAIT_OPERAND})),
+    (C.AWAIT_PASSWORD_REPLY, I.ACK): ("on_password_accepted", frozenset({C.PROGRAMMING})),
+    (C.AWAIT_PASSWORD_REPLY, I.NAK): ("on_password_nak", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
+    (C.AWAIT_PASSWORD_REPLY, I.ERROR): ("on_password_error", frozenset({C.IDLE})),
+    (C.AWAIT_PASSWORD_REPLY, I.TIMEOUT): ("resend_command", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
+    # programming mode
+    (C.PROGRAMMING, I.SEND_COMMAND): ("send_command", frozenset({C.AWAIT_REPLY, C.PROGRAMMING})),
+    (C.AWAIT_REPLY, I.ACK): ("on_command_ack", frozenset({C.PROGRAMMING})),
+    (C.AWAIT_REPLY, I.NAK): ("resend_command", frozenset({C.AWAIT_REPLY, C.IDLE})),
+    (C.AWAIT_REPLY, I.DATA): ("on_command_data", frozenset({C.PROGRAMMING})),
+    (C.AWAIT_REPLY, I.PARTIAL_DATA): ("on_partial_block", frozenset({C.AWAIT_REPLY})),
+    (C.AWAIT_REPLY, I.ERROR): ("on_command_error", frozenset({C.PROGRAMMING})),
+    (C.AWAIT_REPLY, I.BAD_FRAME): ("nak_and_wait", frozenset({C.AWAIT_REPLY, C.IDLE})),
+    (C.AWAIT_REPLY, I.TIMEOUT): ("resend_command", frozenset({C.AWAIT_REPLY, C.IDLE})),
+    # mode E
+    (C.AWAIT_BINARY_CONFIRM, I.OPTION_SELECT): ("on_binary_confirm", frozenset({C.BINARY})),
+    (C.AWAIT_BINARY_CONFIRM, I.TIMEOUT): ("fail_timeout", frozenset({C.IDLE})),
+    # mode D
+    (C.LISTENING, I.IDENTIFICATION): ("on_push_identification", frozenset({C.LISTENING})),
+    (C.LISTENING, I.DATA): ("on_push_data", frozenset({C.LISTENING})),
+    (C.LISTENING, I.BAD_FRAME): ("drop_push", frozenset({C.LISTENING})),
+    (C.LISTENING, I.END): ("stop_listening", frozenset({C.IDLE})),
+    # leaving: the caller may break off, the meter may break off, from any active state
+    **{(state, I.END): ("send_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
+    **{(state, I.BREAK): ("on_meter_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
+    (C.BINARY, I.END): ("forget_binary", frozenset({C.IDLE})),
+}
+
+_ACTIVE_METER: Final = (
+    M.AWAIT_OPTION,
+    M.READOUT_DUE,
+    M.AFTER_READOUT,
+    M.PROGRAMMING,
+    M.REPLY_DUE,
+    M.SENDING_BLOCKS,
+)
+
+METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterState]]]] = {
+    # at rest a meter listens for a request (or pushes, in mode D) and ignores everything else
+    (M.IDLE, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.IDLE, I.PUSH): ("push", frozenset({M.IDLE})),
+    **{
+        (M.IDLE, received): ("ignore", frozenset({M.IDLE}))
+        for received in (
+            I.IDENTIFICATION,
+            I.OPTION_SELECT,
+            I.DATA,
+            I.PARTIAL_DATA,
+            I.ERROR,
+            I.COMMAND,
+            I.BREAK,
+            I.ACK,
+            I.NAK,
+            I.BAD_FRAME,
+        )
+    },
+    # mode C/E option select
+    (M.AWAIT_OPTION, I.OPTION_SELECT): (
+        "on_option_select",
+        frozenset({M.READOUT_DUE, M.PROGRAMMING, M.BINARY}),
+    ),
+    (M.AWAIT_OPTION, I.TIMEOUT): ("fall_back_to_mode_a", frozenset({M.READOUT_DUE})),
+    (M.AWAIT_OPTION, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.AWAIT_OPTION, I.ACK): ("fall_back_to_mode_a", frozenset({M.READOUT_DUE})),
+    (M.AWAIT_OPTION, I.BAD_FRAME): ("ignore", frozenset({M.AWAIT_OPTION})),
+    # readout
+    (M.READOUT_DUE, I.SEND_READOUT): ("send_readout", frozenset({M.AFTER_READOUT})),
+    (M.AFTER_READOUT, I.NAK): ("repeat_readout", frozenset({M.AFTER_READOUT, M.IDLE})),
+    (M.AFTER_READOUT, I.COMMAND): ("command_after_readout", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.AFTER_READOUT, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.AFTER_READOUT, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE})),
+    (M.AFTER_READOUT, I.BAD_FRAME): ("ignore", frozenset({M.AFTER_READOUT})),
+    # programming
+    (M.PROGRAMMING, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.PROGRAMMING, I.BAD_FRAME): ("send_nak", frozenset({M.PROGRAMMING})),
+    (M.PROGRAMMING, I.NAK): ("repeat_reply", frozenset({M.PROGRAMMING, M.SENDING_BLOCKS})),
+    (M.REPLY_DUE, I.REPLY): ("send_reply", frozenset({M.PROGRAMMING, M.SENDING_BLOCKS, M.IDLE})),
+    (M.REPLY_DUE, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.SENDING_BLOCKS, I.ACK): ("next_block", frozenset({M.SENDING_BLOCKS, M.PROGRAMMING})),
+    (M.SENDING_BLOCKS, I.NAK): ("repeat_block", frozenset({M.SENDING_BLOCKS, M.PROGRAMMING})),
+    (M.SENDING_BLOCKS, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.SENDING_BLOCKS, I.BAD_FRAME): ("send_nak", frozenset({M.SENDING_BLOCKS})),
+    # the meter's inactivity timer runs in every active state
+    **{(state, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE})) for state in _ACTIVE_METER[1:]},
+    # B0 ends the session from anywhere; B1 (battery devices) is acknowledged first
+    **{(state, I.BREAK): ("on_break", frozenset({M.IDLE})) for state in _ACTIVE_METER},
+    (M.BINARY, I.END): ("return_to_rest", frozenset({M.IDLE})),
+}

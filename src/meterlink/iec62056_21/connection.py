@@ -1,0 +1,911 @@
+"""Sans-io IEC 62056-21 connections: the hand-held unit (client) and the meter.
+
+Neither class touches a port, a socket, a clock or a thread. The code around them:
+
+1. tells them what the caller wants (``read_out``, ``program``, ``send_command``... or, on the
+   meter side, ``send_readout`` and ``reply``) and what arrived (``receive_data``), passing its
+   clock's ``now`` each time;
+2. drains :meth:`next_event` until it returns :data:`~.framer.NEED_DATA`, carrying out
+   :class:`~.events.Send` and :class:`~.events.SetLink` instructions and handling the
+   protocol events;
+3. calls :meth:`time_passed` when :attr:`deadline` has come without input: that is how a
+   connection learns that a meter stayed silent, and decides to repeat, fall back or give up.
+
+Every transition is looked up in the tables of :mod:`._state`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from meterlink.errors import (
+    LocalProtocolError,
+    MeterlinkError,
+    RemoteProtocolError,
+    ResponseTimeout,
+    UnexpectedMessageError,
+)
+
+from ._state import CLIENT_TABLE, METER_TABLE, RECEIVED, ClientState, Input, MeterState
+from .bcc import BccKind
+from .events import (
+    BinaryModeEntered,
+    CommandAccepted,
+    CommandReceived,
+    DataReceived,
+    Event,
+    IdentificationReceived,
+    MeterErrorReceived,
+    PasswordRejected,
+    ProgrammingModeEntered,
+    PushReceived,
+    ReadoutReceived,
+    ReadoutRequested,
+    Send,
+    SessionEnded,
+    SetLink,
+    SignOnReceived,
+)
+from .framer import DEFAULT_ERROR_PATTERN, NEED_DATA, Framer, NeedData, Role
+from .messages import (
+    BREAK,
+    Ack,
+    CommandMessage,
+    DataMessage,
+    ErrorMessage,
+    Identification,
+    Message,
+    Nak,
+    OptionSelect,
+    ProtocolMode,
+    RequestMessage,
+    baud_rate_for_mode_b,
+    baud_rate_for_mode_c,
+    mode_c_baud_char,
+)
+
+__all__ = [
+    "ClientConnection",
+    "ClientSettings",
+    "MeterConnection",
+    "MeterSettings",
+    "transmission_time",
+]
+
+BITS_PER_CHARACTER: Final = 10
+"""Start bit, 7 data bits, parity and stop bit (7E1) - and also 8N1."""
+
+WAKE_UP_NULS: Final = 66
+"""NUL characters in a 2.2 s wake-up train at 300 Bd (Annex B: 2.1 to 2.3 s)."""
+WAKE_UP_PAUSE: Final = 1.6
+"""Pause between the wake-up train and the request (Annex B: 1.5 to 1.7 s)."""
+RESTART_PAUSE: Final = 1.5
+"""Minimum wait before signing on again after a failed attempt."""
+
+
+def transmission_time(size: int, baud_rate: int) -> float:
+    """Seconds that ``size`` characters take on the line at ``baud_rate``."""
+    return size * BITS_PER_CHARACTER / baud_rate
+
+
+def _classify(message: Message) -> Input:
+    if isinstance(message, DataMessage):
+        return Input.PARTIAL_DATA if message.partial else Input.DATA
+    if isinstance(message, CommandMessage):
+        return Input.BREAK if message.is_break else Input.COMMAND
+    return _INPUT_OF[type(message)]
+
+
+_INPUT_OF: Final[dict[type, Input]] = {
+    RequestMessage: Input.REQUEST,
+    Identification: Input.IDENTIFICATION,
+    OptionSelect: Input.OPTION_SELECT,
+    ErrorMessage: Input.ERROR,
+    Ack: Input.ACK,
+    Nak: Input.NAK,
+}
+
+
+class _Connection:
+    """Machinery both roles share: framer, output queue, deadline, table dispatch."""
+
+    _table: dict[tuple[Any, Input], tuple[str, frozenset[Any]]]
+    state: Any
+
+    def __init__(self, framer: Framer, initial_baud_rate: int) -> None:
+        self._framer = framer
+        self._out: deque[Event] = deque()
+        self._deadline: float | None = None
+        self._now = 0.0
+        self._tx_end = 0.0
+        self._last_rx = float("-inf")
+        self.initial_baud_rate = initial_baud_rate
+        self.baud_rate = initial_baud_rate
+        """The line rate the connection believes is set now."""
+        self.data_bits = 7
+
+    # -- input ----------------------------------------------------------------------------------
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes arrived from the link at time ``now``."""
+        self._now = max(self._now, now)
+        if data:
+            self._framer.feed(data)
+            self._last_rx = now
+            if self._deadline is not None:
+                self._deadline = max(self._deadline, now + self._inter_char_timeout())
+
+    def time_passed(self, now: float) -> None:
+        """Let the connection see the clock; past the deadline, the timeout transition runs.
+
+        Raises :class:`~meterlink.errors.ResponseTimeout` when the peer stayed silent and the
+        connection has no retry left.
+        """
+        self._now = max(self._now, now)
+        if self._deadline is not None and now >= self._deadline:
+            self._deadline = None
+            self._input(Input.TIMEOUT, None)
+
+    @property
+    def deadline(self) -> float | None:
+        """When the connection wants :meth:`time_passed` called if nothing arrives before."""
+        return self._deadline
+
+    def next_event(self) -> Event | NeedData:
+        """The next instruction or protocol event, or :data:`NEED_DATA`.
+
+        Raises :class:`~meterlink.errors.RemoteProtocolError` when the peer broke the protocol in a
+        way the state machine cannot recover from. Any other exception is a bug in meterlink.
+        """
+        while not self._out:
+            try:
+                message = self._framer.next_message()
+            except RemoteProtocolError as exc:
+                if (self.state, Input.BAD_FRAME) not in self._table:
+                    raise
+                self._input(Input.BAD_FRAME, exc)
+                continue
+            if isinstance(message, NeedData):
+                return NEED_DATA
+            self._input(_classify(message), message)
+        return self._out.popleft()
+
+    def events(self) -> list[Event]:
+        """Drain :meth:`next_event` into a list."""
+        found: list[Event] = []
+        while not isinstance(event := self.next_event(), NeedData):
+            found.append(event)
+        return found
+
+    # -- dispatch -------------------------------------------------------------------------------
+    def _input(self, kind: Input, payload: object) -> None:
+        entry = self._table.get((self.state, kind))
+        if entry is None:
+            if kind in RECEIVED:
+                data = payload.to_bytes() if hasattr(payload, "to_bytes") else b""
+                raise UnexpectedMessageError(
+                    f"{kind.value} not allowed while {self.state.value}", data=data, offset=0
+                )
+            raise LocalProtocolError(f"{kind.value} not allowed while {self.state.value}")
+        name, targets = entry
+        handler: Callable[[Any], Any] = getattr(self, "_" + name)
+        new_state = handler(payload)
+        if new_state not in targets:  # pragma: no cover - guards the table against the code
+            raise AssertionError(f"{name} moved to {new_state} from {self.state}; table allows {targets}")
+        self.state = new_state
+
+    def _fail(self, error: MeterlinkError, rest: Any) -> None:
+        """Give up: back to rest, then raise."""
+        self._deadline = None
+        self._framer.clear()
+        self._link(self.initial_baud_rate, 7)
+        self.state = rest
+        raise error
+
+    # -- output helpers -------------------------------------------------------------------------
+    def _send(self, data: bytes, not_before: float | None = None) -> float:
+        """Queue a transmission; returns when it will have left the line."""
+        start = max(self._now, not_before if not_before is not None else self._now)
+        self._framer.expect_echo(data)
+        self._out.append(Send(data, start))
+        self._tx_end = max(start, self._tx_end) + transmission_time(len(data), self.baud_rate)
+        return self._tx_end
+
+    def _link(self, baud_rate: int, data_bits: int, guard: float = 0.0) -> None:
+        if baud_rate == self.baud_rate and data_bits == self.data_bits:
+            return
+        if self._switches():
+            self._out.append(SetLink(baud_rate, data_bits, guard))
+        self.baud_rate = baud_rate
+        self.data_bits = data_bits
+        self._tx_end += guard
+
+    def _switches(self) -> bool:
+        return True
+
+    def _inter_char_timeout(self) -> float:
+        return 1.5
+
+
+# ================================================================================================
+# client
+# ================================================================================================
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How a hand-held unit or head-end talks to one meter.
+
+    The defaults follow the standard; the overrides exist because real meters need them.
+    """
+
+    address: str = ""
+    """Device address sent in the request; empty = general address (never on a bus)."""
+    mode: ProtocolMode | None = None
+    """Force a mode instead of reading it from the identification (e.g. E for a meter that
+    does not announce ``\\2``)."""
+    request_command: str = "?"
+    """Character after ``/``: ``?``, a VDEW list ``2``/``3``/``4``, or ``#``."""
+    protocol_char: str | None = None
+    """Override V in the option select."""
+    baud_char: str | None = None
+    """Override Z in the option select (``"0"`` keeps 300 Bd, e.g. for L+G E350)."""
+    mode_char: str | None = None
+    """Override Y in the option select (Elster A1700 wants ``"6"``)."""
+    max_baud_rate: int | None = None
+    """Never ask for more than this rate (modes C/E)."""
+    switch_baud_rate: bool = True
+    """False on links that cannot change rate (TCP converters): no SetLink is issued."""
+    initial_baud_rate: int = 300
+    reaction_time: float | None = None
+    """Wait before answering the meter (tr); None = 20 or 200 ms from the identification."""
+    baud_switch_guard: float = 0.3
+    """Pause between the end of the ACK and the rate switch (t2)."""
+    response_timeout: float = 1.5
+    """No first character within this time after a request or command = no answer."""
+    inter_char_timeout: float = 1.5
+    """Longest pause inside one message (ta)."""
+    retries: int = 3
+    """Repeats of a sign-on, command or damaged block before giving up."""
+    password: str | None = None
+    password_level: int = 1
+    """1 sends ``P1(password)``; 2 sends ``P2(...)``, usually with ``password_function``."""
+    password_function: Callable[[str], str] | None = field(default=None, compare=False)
+    """Computes the password from the P0 operand (P2 secure algorithms)."""
+    wake_up: bool = False
+    """Send the Annex B NUL train before the request (battery meters)."""
+    strict_bcc: bool = True
+    bcc_kind: BccKind = BccKind.XOR
+    max_message_size: int = 4 << 20
+
+    def __post_init__(self) -> None:
+        for name in ("protocol_char", "baud_char", "mode_char"):
+            value = getattr(self, name)
+            if value is not None and (len(value) != 1 or not value.isprintable()):
+                raise LocalProtocolError(f"{name} must be one printable character, got {value!r}")
+        if self.mode is ProtocolMode.D:
+            raise LocalProtocolError("mode D has no sign-on: use ClientConnection.listen()")
+        if not 0.0 <= self.baud_switch_guard <= 1.5:
+            raise LocalProtocolError("baud_switch_guard (t2) must be between 0 and 1.5 s")
+        if self.retries < 0:
+            raise LocalProtocolError("retries must be zero or more")
+        if self.password_level not in (1, 2):
+            raise LocalProtocolError("password_level is 1 (P1) or 2 (P2)")
+        if self.max_baud_rate is not None:
+            mode_c_baud_char(self.max_baud_rate)
+        RequestMessage(self.address, self.request_command)  # validates both
+
+
+class ClientConnection(_Connection):
+    """The HHU/head-end side of IEC 62056-21, modes A to E, as a pure state machine."""
+
+    _table = CLIENT_TABLE
+
+    def __init__(self, settings: ClientSettings | None = None) -> None:
+        self.settings = settings or ClientSettings()
+        s = self.settings
+        super().__init__(
+            Framer(
+                Role.CLIENT,
+                bcc_kind=s.bcc_kind,
+                strict_bcc=s.strict_bcc,
+                max_message_size=s.max_message_size,
+                error_pattern=DEFAULT_ERROR_PATTERN,
+            ),
+            s.initial_baud_rate,
+        )
+        self.state: ClientState = ClientState.IDLE
+        self.identification: Identification | None = None
+        self.mode: ProtocolMode | None = None
+        self.operand: str | None = None
+        self._goal = Input.READ_OUT
+        self._attempts = 0
+        self._repeats = 0
+        self._command: CommandMessage | None = None
+        self._blocks: list[str] = []
+
+    # -- what the caller wants ------------------------------------------------------------------
+    def read_out(self, now: float) -> None:
+        """Sign on and read the data readout (modes A, B, C)."""
+        self._now = max(self._now, now)
+        self._input(Input.READ_OUT, Input.READ_OUT)
+
+    def program(self, now: float) -> None:
+        """Sign on into programming mode (mode C; modes A/B after their readout)."""
+        self._now = max(self._now, now)
+        self._input(Input.PROGRAM, Input.PROGRAM)
+
+    def binary(self, now: float) -> None:
+        """Sign on and switch to mode E (``ACK 2 Z 2``), handing the link to HDLC."""
+        self._now = max(self._now, now)
+        self._input(Input.BINARY, Input.BINARY)
+
+    def listen(self, now: float) -> None:
+        """Mode D: wait for telegrams the meter pushes by itself."""
+        self._now = max(self._now, now)
+        self._input(Input.LISTEN, None)
+
+    def send_command(self, command: CommandMessage, now: float) -> None:
+        """Send a programming command (R, W, E, P); the reply comes as an event."""
+        if command.is_break:
+            raise LocalProtocolError("end the session with end(), not a break command")
+        self._now = max(self._now, now)
+        self._input(Input.SEND_COMMAND, command)
+
+    def end(self, now: float) -> None:
+        """Break off the session (B0) or stop listening."""
+        self._now = max(self._now, now)
+        self._input(Input.END, None)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _switches(self) -> bool:
+        return self.settings.switch_baud_rate
+
+    def _inter_char_timeout(self) -> float:
+        return self.settings.inter_char_timeout
+
+    def _reaction_time(self) -> float:
+        if self.settings.reaction_time is not None:
+            return self.settings.reaction_time
+        if self.identification is not None:
+            return self.identification.reaction_time_ms / 1000
+        return 0.2
+
+    def _answer(self, data: bytes) -> None:
+        """Send a reply to what just arrived, tr after it, and wait for the meter again."""
+        end = self._send(data, self._last_rx + self._reaction_time())
+        self._deadline = end + self.settings.response_timeout
+
+    def _request(self, not_before: float) -> None:
+        s = self.settings
+        self._link(self.initial_baud_rate, 7)
+        if s.wake_up:
+            end = self._send(b"\x00" * WAKE_UP_NULS, not_before)
+            not_before = end + WAKE_UP_PAUSE
+        end = self._send(RequestMessage(s.address, s.request_command).to_bytes(), not_before)
+        self._deadline = end + s.response_timeout
+
+    # -- handlers (named in the table) ---------------------------------------------------------
+    def _start_sign_on(self, goal: Input) -> ClientState:
+        self._goal = goal
+        self._attempts = 0
+        self._repeats = 0
+        self.identification = None
+        self.operand = None
+        self._framer.clear()
+        self._request(self._now)
+        return ClientState.AWAIT_IDENTIFICATION
+
+    def _retry_sign_on(self, error: object) -> ClientState:
+        self._attempts += 1
+        if self._attempts > self.settings.retries:
+            if isinstance(error, MeterlinkError):
+                self._fail(error, ClientState.IDLE)
+            self._fail(
+                ResponseTimeout(f"no usable answer to the sign-on after {self._attempts} attempts"),
+                ClientState.IDLE,
+            )
+        self._framer.clear()
+        self._repeats = 0
+        self.identification = None
+        self._request(self._now + RESTART_PAUSE)
+        return ClientState.AWAIT_IDENTIFICATION
+
+    def _on_identification(self, ident: Identification) -> ClientState:
+        s = self.settings
+        self.identification = ident
+        self._out.append(IdentificationReceived(ident))
+        mode = s.mode or ident.mode
+        if self._goal is Input.BINARY and mode is not ProtocolMode.E:
+            if mode is ProtocolMode.C:
+                mode = ProtocolMode.E if ident.mode_e_capable else mode
+            if mode is not ProtocolMode.E:
+                self._fail(
+                    LocalProtocolError(
+                        f"meter {ident.text!r} does not offer mode E (no '\\2'); "
+                        "set mode=ProtocolMode.E to force it"
+                    ),
+                    ClientState.IDLE,
+                )
+        if self._goal is not Input.BINARY and mode is ProtocolMode.E:
+            mode = ProtocolMode.C
+        self.mode = mode
+        if mode is ProtocolMode.A:
+            self._deadline = self._now + s.response_timeout
+            return ClientState.AWAIT_READOUT
+        if mode is ProtocolMode.B:
+            rate = baud_rate_for_mode_b(ident.baud_char) or self.initial_baud_rate
+            self._link(rate, 7)
+            self._deadline = self._now + s.response_timeout
+            return ClientState.AWAIT_READOUT
+        # modes C and E: acknowledge with the option select, then switch
+        baud_char = s.baud_char or ident.baud_char
+        if baud_rate_for_mode_c(baud_char) is None:
+            baud_char = "0"
+        if s.max_baud_rate is not None and (baud_rate_for_mode_c(baud_char) or 300) > s.max_baud_rate:
+            baud_char = mode_c_baud_char(s.max_baud_rate)
+        if self._goal is Input.BINARY:
+            option = OptionSelect.binary(baud_char)
+        else:
+            y = OptionSelect.PROGRAMMING if self._goal is Input.PROGRAM else OptionSelect.READOUT
+            option = OptionSelect(s.protocol_char or "0", baud_char, s.mode_char or y)
+        self._answer(option.to_bytes())
+        self._link(baud_rate_for_mode_c(baud_char) or 300, 7, s.baud_switch_guard)
+        self._deadline = self._tx_end + s.response_timeout
+        if self._goal is Input.BINARY:
+            self._framer.expect_option_select = True
+            return ClientState.AWAIT_BINARY_CONFIRM
+        if self._goal is Input.PROGRAM:
+            return ClientState.AWAIT_OPERAND
+        return ClientState.AWAIT_READOUT
+
+    def _on_readout(self, message: DataMessage) -> ClientState:
+        self._deadline = None
+        self._out.append(ReadoutReceived(self.identification, message, self.baud_rate))
+        if self._goal is Input.PROGRAM:
+            # modes A and B: programming commands follow the readout at the initial rate
+            self._link(self.initial_baud_rate, 7)
+            return self._log_in(None)
+        self._link(self.initial_baud_rate, 7)
+        self._out.append(SessionEnded("done"))
+        return ClientState.IDLE
+
+    def _on_bad_readout(self, error: RemoteProtocolError) -> ClientState:
+        if self.mode in (ProtocolMode.C, ProtocolMode.E) and self._repeats < self.settings.retries:
+            self._repeats += 1
+            self._answer(Nak().to_bytes())
+            return ClientState.AWAIT_READOUT
+        return self._retry_sign_on(error)
+
+    def _on_readout_timeout(self, _: object) -> ClientState:
+        message = self._framer.take_unterminated()
+        if message is not None:
+            return self._on_readout(message)
+        return self._retry_sign_on(None)
+
+    def _on_operand(self, command: CommandMessage) -> ClientState:
+        if command.name != "P0":
+            raise UnexpectedMessageError(
+                f"expected the P0 operand, got {command.name}", data=command.to_bytes(), offset=1
+            )
+        data = command.data or ""
+        self.operand = data[1:-1] if data.startswith("(") and data.endswith(")") else data
+        return self._log_in(self.operand)
+
+    def _log_in(self, operand: str | None) -> ClientState:
+        s = self.settings
+        if s.password is None and s.password_function is None:
+            self._deadline = None
+            self._out.append(ProgrammingModeEntered(operand))
+            return ClientState.PROGRAMMING
+        password = s.password_function(operand or "") if s.password_function is not None else s.password or ""
+        self._command = CommandMessage.password(password, level=s.password_level)
+        self._repeats = 0
+        self._answer(self._command.to_bytes())
+        return ClientState.AWAIT_PASSWORD_REPLY
+
+    def _on_password_accepted(self, _: Ack) -> ClientState:
+        self._deadline = None
+        self._out.append(ProgrammingModeEntered(self.operand))
+        return ClientState.PROGRAMMING
+
+    def _on_password_nak(self, _: Nak) -> ClientState:
+        if self._repeats < self.settings.retries:
+            return self._resend_command(None)
+        return self._reject_password("NAK")
+
+    def _on_password_error(self, error: ErrorMessage) -> ClientState:
+        return self._reject_password(error.text)
+
+    def _reject_password(self, reply: str) -> ClientState:
+        self._out.append(PasswordRejected(reply))
+        self._answer(BREAK.to_bytes())
+        self._deadline = None
+        self._link(self.initial_baud_rate, 7)
+        self._out.append(SessionEnded("break"))
+        return ClientState.IDLE
+
+    def _send_command(self, command: CommandMessage) -> ClientState:
+        self._command = command
+        self._repeats = 0
+        self._blocks = []
+        self._answer(command.to_bytes())
+        return ClientState.AWAIT_REPLY
+
+    def _resend_command(self, why: object) -> ClientState:
+        command = self._command
+        assert command is not None
+        self._repeats += 1
+        if self._repeats > self.settings.retries:
+            if why is None:
+                error: MeterlinkError = ResponseTimeout(
+                    f"no answer to {command.name} after {self._repeats} attempts"
+                )
+            else:
+                error = RemoteProtocolError(
+                    f"meter refused {command.name} {self._repeats} times (NAK)", data=command.to_bytes()
+                )
+            self._out.append(Send(BREAK.to_bytes(), self._now))
+            self._fail(error, ClientState.IDLE)
+        self._answer(command.to_bytes())
+        return self.state
+
+    def _on_command_ack(self, _: Ack) -> ClientState:
+        assert self._command is not None
+        self._deadline = None
+        self._out.append(CommandAccepted(self._command))
+        return ClientState.PROGRAMMING
+
+    def _on_command_data(self, message: DataMessage) -> ClientState:
+        assert self._command is not None
+        self._deadline = None
+        self._blocks.append(message.text)
+        self._out.append(DataReceived(self._command, "".join(self._blocks), len(self._blocks)))
+        self._blocks = []
+        return ClientState.PROGRAMMING
+
+    def _on_partial_block(self, message: DataMessage) -> ClientState:
+        self._blocks.append(message.text)
+        self._repeats = 0
+        self._answer(Ack().to_bytes())
+        return ClientState.AWAIT_REPLY
+
+    def _on_command_error(self, error: ErrorMessage) -> ClientState:
+        self._deadline = None
+        self._out.append(MeterErrorReceived(self._command, error.text))
+        return ClientState.PROGRAMMING
+
+    def _nak_and_wait(self, error: RemoteProtocolError) -> ClientState:
+        if self._repeats >= self.settings.retries:
+            self._fail(error, ClientState.IDLE)
+        self._repeats += 1
+        self._answer(Nak().to_bytes())
+        return self.state
+
+    def _on_binary_confirm(self, option: OptionSelect) -> ClientState:
+        if option.protocol != "2" or option.mode != "2":
+            raise UnexpectedMessageError(
+                "meter did not confirm mode E with ACK 2 Z 2", data=option.to_bytes(), offset=1
+            )
+        self._deadline = None
+        self._link(self.baud_rate, 8)
+        self._out.append(BinaryModeEntered(self.baud_rate, self._framer.detach()))
+        return ClientState.BINARY
+
+    def _fail_timeout(self, _: object) -> ClientState:
+        self._fail(ResponseTimeout(f"no answer while {self.state.value}"), ClientState.IDLE)
+        return ClientState.IDLE  # pragma: no cover - _fail raises
+
+    def _start_listening(self, _: object) -> ClientState:
+        self._framer.push = True
+        self.identification = None
+        return ClientState.LISTENING
+
+    def _on_push_identification(self, ident: Identification) -> ClientState:
+        self.identification = ident
+        return ClientState.LISTENING
+
+    def _on_push_data(self, message: DataMessage) -> ClientState:
+        self._out.append(PushReceived(self.identification, message))
+        self.identification = None
+        return ClientState.LISTENING
+
+    def _drop_push(self, _: RemoteProtocolError) -> ClientState:
+        self.identification = None
+        return ClientState.LISTENING
+
+    def _stop_listening(self, _: object) -> ClientState:
+        self._framer.push = False
+        self._framer.clear()
+        return ClientState.IDLE
+
+    def _send_break(self, _: object) -> ClientState:
+        self._deadline = None
+        self._send(BREAK.to_bytes(), self._last_rx + self._reaction_time())
+        self._link(self.initial_baud_rate, 7)
+        self._out.append(SessionEnded("break"))
+        return ClientState.IDLE
+
+    def _on_meter_break(self, _: CommandMessage) -> ClientState:
+        if self.state is ClientState.AWAIT_PASSWORD_REPLY:
+            self._out.append(PasswordRejected("B0"))
+        self._deadline = None
+        self._link(self.initial_baud_rate, 7)
+        self._out.append(SessionEnded("meter break"))
+        return ClientState.IDLE
+
+    def _forget_binary(self, _: object) -> ClientState:
+        self._link(self.initial_baud_rate, 7)
+        return ClientState.IDLE
+
+
+# ================================================================================================
+# meter
+# ================================================================================================
+@dataclass(frozen=True, slots=True)
+class MeterSettings:
+    """How an emulated meter behaves on the link."""
+
+    identification: Identification
+    """What the meter answers to a request; its ``Z`` decides the mode (A, B, C, E with ``\\2``)."""
+    address: str = ""
+    """The meter's device address; requests for other addresses are ignored."""
+    reaction_time: float = 0.2
+    """tr: wait this long after a message before answering (20 ms allowed for fast meters)."""
+    switch_delay: float = 0.5
+    """After an option select, wait this long before the first character at the new rate, so
+    the HHU has drained its ACK and switched (its guard t2)."""
+    option_timeout: float = 2.0
+    """tt: without an option select by then, fall back to the readout at 300 Bd (mode A)."""
+    after_readout_timeout: float = 1.5
+    """How long a NAK (repeat request) is honoured after a readout."""
+    inactivity_timeout: float = 120.0
+    """Return to rest after this long without a message (60-120 s in the standard)."""
+    operand: str = ""
+    """The P0 operand sent when programming mode opens."""
+    accept_lower_baud: bool = True
+    """Accept an option select naming a lower rate than proposed (some meters refuse)."""
+    max_repeats: int = 3
+    """How often a readout or block is repeated on NAK."""
+    bcc_kind: BccKind = BccKind.XOR
+    strict_bcc: bool = True
+
+    def __post_init__(self) -> None:
+        RequestMessage(self.address)  # validates the address
+        if self.identification.mode is ProtocolMode.E and not self.identification.mode_e_capable:
+            raise AssertionError("unreachable")  # pragma: no cover
+
+
+class MeterConnection(_Connection):
+    """The meter side of IEC 62056-21 as a pure state machine (for emulators and tests)."""
+
+    _table = METER_TABLE
+
+    def __init__(self, settings: MeterSettings) -> None:
+        self.settings = settings
+        super().__init__(
+            Framer(Role.METER, bcc_kind=settings.bcc_kind, strict_bcc=settings.strict_bcc),
+            300,
+        )
+        self.state: MeterState = MeterState.IDLE
+        self.mode = settings.identification.mode
+        self.session_mode: ProtocolMode | None = None
+        self._readout: DataMessage | None = None
+        self._last_reply: bytes | None = None
+        self._blocks: list[DataMessage] = []
+        self._block_index = 0
+        self._repeats = 0
+        self._ready_at = 0.0
+
+    # -- what the meter application does -------------------------------------------------------
+    def send_readout(self, data: bytes, now: float) -> None:
+        """Answer a :class:`~.events.ReadoutRequested` with this data block (ending in ``!\\r\\n``)."""
+        self._now = max(self._now, now)
+        self._input(Input.SEND_READOUT, DataMessage(data, bcc_kind=self.settings.bcc_kind))
+
+    def reply(self, message: Ack | Nak | ErrorMessage | DataMessage, now: float) -> None:
+        """Answer a :class:`~.events.CommandReceived`."""
+        self._now = max(self._now, now)
+        self._input(Input.REPLY, [message])
+
+    def reply_data(self, text: str, now: float, *, block_size: int | None = None) -> None:
+        """Answer a read command with data, cut into partial blocks of ``block_size`` characters."""
+        self._now = max(self._now, now)
+        raw = text.encode("ascii")
+        if block_size is None or len(raw) <= block_size:
+            blocks = [DataMessage(raw, bcc_kind=self.settings.bcc_kind)]
+        else:
+            if block_size < 1:
+                raise LocalProtocolError("block_size must be at least 1")
+            pieces = [raw[i : i + block_size] for i in range(0, len(raw), block_size)]
+            blocks = [
+                DataMessage(piece, partial=i < len(pieces) - 1, bcc_kind=self.settings.bcc_kind)
+                for i, piece in enumerate(pieces)
+            ]
+        self._input(Input.REPLY, blocks)
+
+    def push(self, data: bytes, now: float) -> None:
+        """Mode D: send the identification and ``data`` (lines ending in ``!\\r\\n``) unasked."""
+        self._now = max(self._now, now)
+        self._input(Input.PUSH, data)
+
+    def end(self, now: float) -> None:
+        """The protocol that took over the link in mode E has finished: back to rest."""
+        self._now = max(self._now, now)
+        self._input(Input.END, "done")
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _answer(self, data: bytes, not_before: float | None = None) -> None:
+        start = self._last_rx + self.settings.reaction_time
+        if not_before is not None:
+            start = max(start, not_before)
+        self._send(data, max(start, self._ready_at))
+
+    def _wait_for_hhu(self, timeout: float) -> None:
+        self._deadline = max(self._tx_end, self._now) + timeout
+
+    def _switch(self, rate: int) -> None:
+        if rate != self.baud_rate:
+            self._link(rate, 7)
+            self._ready_at = self._last_rx + max(self.settings.switch_delay, self.settings.reaction_time)
+
+    # -- handlers ------------------------------------------------------------------------------
+    def _ignore(self, _: object) -> MeterState:
+        return self.state
+
+    def _on_request(self, request: RequestMessage) -> MeterState:
+        self._link(300, 7)
+        self._ready_at = 0.0
+        self._framer.expect_option_select = False
+        if not request.matches(self.settings.address):
+            self._deadline = None
+            return MeterState.IDLE
+        self._out.append(SignOnReceived(request))
+        ident = self.settings.identification
+        self._answer(ident.to_bytes())
+        self.session_mode = self.mode
+        if self.mode is ProtocolMode.A:
+            self._out.append(ReadoutRequested(300))
+            self._wait_for_hhu(self.settings.inactivity_timeout)
+            return MeterState.READOUT_DUE
+        if self.mode is ProtocolMode.B:
+            rate = baud_rate_for_mode_b(ident.baud_char) or 300
+            self._link(rate, 7)
+            self._out.append(ReadoutRequested(rate))
+            self._wait_for_hhu(self.settings.inactivity_timeout)
+            return MeterState.READOUT_DUE
+        self._framer.expect_option_select = True
+        self._wait_for_hhu(self.settings.option_timeout)
+        return MeterState.AWAIT_OPTION
+
+    def _acceptable(self, baud_char: str) -> bool:
+        proposed = self.settings.identification.baud_char
+        if baud_char == proposed or baud_char == "0":
+            return True
+        own = baud_rate_for_mode_c(proposed) or 300
+        asked = baud_rate_for_mode_c(baud_char)
+        return self.settings.accept_lower_baud and asked is not None and asked < own
+
+    def _on_option_select(self, option: OptionSelect) -> MeterState:
+        self._framer.expect_option_select = False
+        ident = self.settings.identification
+        if not self._acceptable(option.baud_char):
+            return self._fall_back_to_mode_a(option)
+        rate = baud_rate_for_mode_c(option.baud_char) or 300
+        if option.protocol == "2" and option.mode == "2":
+            if not ident.mode_e_capable:
+                return self._fall_back_to_mode_a(option)
+            self.session_mode = ProtocolMode.E
+            self._switch(rate)
+            self._answer(option.to_bytes())
+            self._link(rate, 8)
+            self._deadline = None
+            self._out.append(BinaryModeEntered(rate, self._framer.detach()))
+            return MeterState.BINARY
+        self.session_mode = ProtocolMode.C
+        self._switch(rate)
+        if option.mode == OptionSelect.PROGRAMMING:
+            self._answer(CommandMessage.operand(self.settings.operand).to_bytes())
+            self._wait_for_hhu(self.settings.inactivity_timeout)
+            return MeterState.PROGRAMMING
+        self._out.append(ReadoutRequested(rate, option))
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return MeterState.READOUT_DUE
+
+    def _fall_back_to_mode_a(self, option: object) -> MeterState:
+        self._framer.expect_option_select = False
+        self.session_mode = ProtocolMode.A
+        self._out.append(ReadoutRequested(300, option if isinstance(option, OptionSelect) else None))
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return MeterState.READOUT_DUE
+
+    def _send_readout(self, message: DataMessage) -> MeterState:
+        self._readout = message
+        self._repeats = 0
+        self._answer(message.to_bytes())
+        if self.session_mode is ProtocolMode.B:
+            self._link(300, 7)
+        self._wait_for_hhu(self.settings.after_readout_timeout)
+        return MeterState.AFTER_READOUT
+
+    def _repeat_readout(self, _: Nak) -> MeterState:
+        if self._readout is None or self._repeats >= self.settings.max_repeats:
+            return self._return_to_rest("done")
+        self._repeats += 1
+        self._answer(self._readout.to_bytes())
+        self._wait_for_hhu(self.settings.after_readout_timeout)
+        return MeterState.AFTER_READOUT
+
+    def _command_after_readout(self, command: CommandMessage) -> MeterState:
+        if self.session_mode not in (ProtocolMode.A, ProtocolMode.B):
+            return self._return_to_rest("done")
+        self._link(300, 7)
+        return self._on_command(command)
+
+    def _return_to_rest(self, reason: object) -> MeterState:
+        was_active = self.state is not MeterState.IDLE
+        self._deadline = None
+        self._framer.expect_option_select = False
+        self._link(300, 7)
+        self._ready_at = 0.0
+        if was_active:
+            self._out.append(SessionEnded(reason if isinstance(reason, str) else "inactivity"))
+        return MeterState.IDLE
+
+    def _on_command(self, command: CommandMessage) -> MeterState:
+        self._out.append(CommandReceived(command, self.settings.operand))
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return MeterState.REPLY_DUE
+
+    def _on_break(self, command: CommandMessage) -> MeterState:
+        if command.command_type == "1":
+            self._answer(Ack().to_bytes())
+        return self._return_to_rest("break")
+
+    def _send_reply(self, messages: list[Ack | Nak | ErrorMessage | DataMessage]) -> MeterState:
+        first = messages[0]
+        data = first.to_bytes()
+        self._answer(data)
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        if len(messages) > 1:
+            self._blocks = [m for m in messages if isinstance(m, DataMessage)]
+            self._block_index = 0
+            self._repeats = 0
+            return MeterState.SENDING_BLOCKS
+        self._last_reply = data if isinstance(first, DataMessage | ErrorMessage) else None
+        return MeterState.PROGRAMMING
+
+    def _send_nak(self, _: RemoteProtocolError) -> MeterState:
+        self._answer(Nak().to_bytes())
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return self.state
+
+    def _repeat_reply(self, _: Nak) -> MeterState:
+        if self._last_reply is not None:
+            self._answer(self._last_reply)
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return MeterState.PROGRAMMING
+
+    def _next_block(self, _: Ack) -> MeterState:
+        self._block_index += 1
+        self._repeats = 0
+        block = self._blocks[self._block_index]
+        self._answer(block.to_bytes())
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        if not block.partial:
+            self._last_reply = block.to_bytes()
+            return MeterState.PROGRAMMING
+        return MeterState.SENDING_BLOCKS
+
+    def _repeat_block(self, _: Nak) -> MeterState:
+        if self._repeats >= self.settings.max_repeats:
+            self._wait_for_hhu(self.settings.inactivity_timeout)
+            return MeterState.PROGRAMMING
+        self._repeats += 1
+        self._answer(self._blocks[self._block_index].to_bytes())
+        self._wait_for_hhu(self.settings.inactivity_timeout)
+        return MeterState.SENDING_BLOCKS
+
+    def _push(self, data: bytes) -> MeterState:
+        self._send(self.settings.identification.to_bytes() + b"\r\n" + data, self._now)
+        return MeterState.IDLE
