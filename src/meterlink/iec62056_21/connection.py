@@ -84,6 +84,8 @@ WAKE_UP_PAUSE: Final = 1.6
 """Pause between the wake-up train and the request (Annex B: 1.5 to 1.7 s)."""
 RESTART_PAUSE: Final = 1.5
 """Minimum wait before signing on again after a failed attempt."""
+ECHO_WINDOW: Final = 0.1
+"""An echo of our own bytes arrives while they are sent; later, identical bytes are an answer."""
 
 
 def transmission_time(size: int, baud_rate: int) -> float:
@@ -115,8 +117,10 @@ class _Connection:
     _table: dict[tuple[Any, Input], tuple[str, frozenset[Any]]]
     state: Any
 
-    def __init__(self, framer: Framer, initial_baud_rate: int) -> None:
+    def __init__(self, framer: Framer, initial_baud_rate: int, echo: bool | None = None) -> None:
         self._framer = framer
+        self._echo = echo
+        self._echo_until = float("-inf")
         self._out: deque[Event] = deque()
         self._deadline: float | None = None
         self._now = 0.0
@@ -132,6 +136,8 @@ class _Connection:
         """Bytes arrived from the link at time ``now``."""
         self._now = max(self._now, now)
         if data:
+            if self._echo is None and now > self._echo_until:
+                self._framer.cancel_echo()
             self._framer.feed(data)
             self._last_rx = now
             if self._deadline is not None:
@@ -208,9 +214,11 @@ class _Connection:
     def _send(self, data: bytes, not_before: float | None = None) -> float:
         """Queue a transmission; returns when it will have left the line."""
         start = max(self._now, not_before if not_before is not None else self._now)
-        self._framer.expect_echo(data)
+        if self._echo is not False:
+            self._framer.expect_echo(data)
         self._out.append(Send(data, start))
         self._tx_end = max(start, self._tx_end) + transmission_time(len(data), self.baud_rate)
+        self._echo_until = self._tx_end + ECHO_WINDOW
         return self._tx_end
 
     def _link(self, baud_rate: int, data_bits: int, guard: float = 0.0) -> None:
@@ -274,6 +282,9 @@ class ClientSettings:
     """Computes the password from the P0 operand (P2 secure algorithms)."""
     wake_up: bool = False
     """Send the Annex B NUL train before the request (battery meters)."""
+    echo: bool | None = None
+    """Does the link echo what we send (optical heads, RS-485)? None: drop our own bytes if
+    they come back while being sent; True: always expect them back; False: never."""
     strict_bcc: bool = True
     bcc_kind: BccKind = BccKind.XOR
     max_message_size: int = 4 << 20
@@ -311,8 +322,10 @@ class ClientConnection(_Connection):
                 strict_bcc=s.strict_bcc,
                 max_message_size=s.max_message_size,
                 error_pattern=DEFAULT_ERROR_PATTERN,
+                suppress_echo=s.echo is not False,
             ),
             s.initial_baud_rate,
+            s.echo,
         )
         self.state: ClientState = ClientState.IDLE
         self.identification: Identification | None = None
@@ -667,6 +680,8 @@ class MeterSettings:
     """Accept an option select naming a lower rate than proposed (some meters refuse)."""
     max_repeats: int = 3
     """How often a readout or block is repeated on NAK."""
+    echo: bool | None = None
+    """As :attr:`ClientSettings.echo`, for a meter on an echoing bus."""
     bcc_kind: BccKind = BccKind.XOR
     strict_bcc: bool = True
 
@@ -684,8 +699,14 @@ class MeterConnection(_Connection):
     def __init__(self, settings: MeterSettings) -> None:
         self.settings = settings
         super().__init__(
-            Framer(Role.METER, bcc_kind=settings.bcc_kind, strict_bcc=settings.strict_bcc),
+            Framer(
+                Role.METER,
+                bcc_kind=settings.bcc_kind,
+                strict_bcc=settings.strict_bcc,
+                suppress_echo=settings.echo is not False,
+            ),
             300,
+            settings.echo,
         )
         self.state: MeterState = MeterState.IDLE
         self.mode = settings.identification.mode

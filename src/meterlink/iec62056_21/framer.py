@@ -121,6 +121,10 @@ class Framer:
         if self.suppress_echo and sent:
             self._echo += sent.translate(_PARITY_MASK)
 
+    def cancel_echo(self) -> None:
+        """Stop expecting an echo (too late for one: what comes now is the peer's answer)."""
+        self._echo = b""
+
     @property
     def buffered(self) -> int:
         """Number of bytes received and not yet returned as a message."""
