@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import operator
@@ -1044,22 +1045,21 @@ PARSERS: list[tuple[str, Parser]] = [
 
 
 @pytest.mark.parametrize(("name", "parse"), PARSERS, ids=[p[0] for p in PARSERS])
-@settings(max_examples=150)
+@settings(max_examples=75)
 @given(data=garbage)
 @example(data=b"\x02\x02\x03\x01")
 @example(data=b"\x02\x02\x03\x00")
 def test_only_meterlink_errors_escape(name: str, parse: Parser, data: bytes) -> None:
-    try:
+    with contextlib.suppress(MeterlinkError):
         parse(data)
-    except MeterlinkError:
-        pass
 
 
 @pytest.mark.parametrize(("name", "parse"), PARSERS, ids=[p[0] for p in PARSERS])
-@settings(max_examples=150)
+@settings(max_examples=75)
 @given(data=garbage)
 @example(data=b"\x02\x02\x03\x01")  # STX in the data, correct BCC
 @example(data=b"\x02\x02\x03\x00")  # STX in the data, wrong BCC
+@example(data=b"\x02\x02\x03\x05")  # STX in the data, correct additive BCC
 def test_bad_input_raises_only_malformed_or_checksum(name: str, parse: Parser, data: bytes) -> None:
     """Bad bytes from the peer are a RemoteProtocolError, never a LocalProtocolError."""
     try:
@@ -1076,7 +1076,7 @@ STRICT_PARSERS: list[tuple[str, Parser]] = [
 
 
 @pytest.mark.parametrize(("name", "parse"), STRICT_PARSERS, ids=[p[0] for p in STRICT_PARSERS])
-@settings(max_examples=150)
+@settings(max_examples=75)
 @given(data=garbage)
 @example(data=b"\x02(ER12)\x04\x11")  # an EOT frame, correct BCC
 def test_accepted_bytes_are_canonical(name: str, parse: Parser, data: bytes) -> None:

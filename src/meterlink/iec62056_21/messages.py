@@ -178,6 +178,9 @@ class Identification:
         for ch in self.enhanced:
             _check_char("enhanced identification character", ch)
         _check_text("identification", self.ident, forbidden="\r\n")
+        if self.ident[:1] == "\\" and len(self.ident) > 1:
+            # On the wire it would read back as one more enhanced pair.
+            raise LocalProtocolError(f"identification {self.ident!r} cannot start with an escape pair")
 
     # -- what the identification tells -------------------------------------------------------
     @property
@@ -382,7 +385,11 @@ class DataMessage:
         if len(data) < 3 or data[0] != STX or data[-2] not in (ETX, EOT):
             raise MalformedDataError("not a data message 'STX ... ETX|EOT BCC'", data=data, offset=0)
         ok = _check_bcc(data, 1, bcc_kind, strict)
-        return cls(data[1:-2], partial=data[-2] == EOT, bcc_kind=bcc_kind, bcc_ok=ok)
+        body = data[1:-2]
+        if _has_control(body):
+            at = 1 + min(i for i in (body.find(b"\x02"), body.find(b"\x03"), body.find(b"\x04")) if i >= 0)
+            raise MalformedDataError("STX, ETX or EOT inside a data message", data=data, offset=at)
+        return cls(body, partial=data[-2] == EOT, bcc_kind=bcc_kind, bcc_ok=ok)
 
 
 def _has_control(data: bytes) -> bool:
@@ -399,17 +406,22 @@ class ErrorMessage:
     """
 
     text: str
+    bcc_kind: BccKind = field(default=BccKind.XOR, compare=False, repr=False)
     bcc_ok: bool | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_text("error text", self.text, forbidden="\r\n()*/!")
 
     def to_bytes(self) -> bytes:
-        return DataMessage(f"({self.text})".encode("ascii")).to_bytes()
+        return DataMessage(f"({self.text})".encode("ascii"), bcc_kind=self.bcc_kind).to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, bcc_kind: BccKind = BccKind.XOR, strict: bool = True) -> ErrorMessage:
         message = DataMessage.from_bytes(data, bcc_kind=bcc_kind, strict=strict)
+        if message.partial:
+            raise MalformedDataError(
+                "an error message ends with ETX, not EOT", data=data, offset=len(data) - 2
+            )
         return cls.from_data_message(message)
 
     @classmethod
@@ -418,7 +430,7 @@ class ErrorMessage:
         if len(text) < 2 or text[0] != "(" or text[-1] != ")":
             raise MalformedDataError("not an error message '(text)'", data=message.data, offset=0)
         try:
-            return cls(text[1:-1], bcc_ok=message.bcc_ok)
+            return cls(text[1:-1], bcc_kind=message.bcc_kind, bcc_ok=message.bcc_ok)
         except LocalProtocolError as exc:
             raise MalformedDataError(f"bad error message: {exc}", data=message.data, offset=1) from None
 
