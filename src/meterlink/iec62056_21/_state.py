@@ -219,3 +219,34 @@ METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterStat
     **{(state, I.BREAK): ("on_break", frozenset({M.IDLE})) for state in _ACTIVE_METER},
     (M.BINARY, I.END): ("return_to_rest", frozenset({M.IDLE})),
 }
+
+
+def render_markdown() -> str:
+    """The tables as Markdown, one section per role, for the documentation."""
+
+    def section(title: str, table: dict[tuple[_AnyState, Input], tuple[str, frozenset[_AnyState]]]) -> str:
+        rows = [f"## {title}", "", "| state | input | handler | next state(s) |", "|---|---|---|---|"]
+        for (state, kind), (handler, targets) in table.items():
+            nexts = ", ".join(sorted(t.value for t in targets))
+            rows.append(f"| {state.value} | {kind.value} | `{handler}` | {nexts} |")
+        return "\n".join(rows)
+
+    intro = (
+        "# IEC 62056-21 transition tables\n\n"
+        "Generated from `meterlink.iec62056_21._state` by "
+        "`python -m meterlink.iec62056_21._state > docs/iec62056-21/state-tables.md`; "
+        "a test fails when this page and the code disagree. Any (state, input) pair not listed "
+        "is a protocol error: `UnexpectedMessageError` for something received, "
+        "`LocalProtocolError` for a call the caller may not make in that state.\n"
+    )
+    client = section("Client (hand-held unit, head-end)", CLIENT_TABLE)  # type: ignore[arg-type]
+    meter = section("Meter", METER_TABLE)  # type: ignore[arg-type]
+    return f"{intro}\n{client}\n\n{meter}\n"
+
+
+_AnyState = ClientState | MeterState
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.stdout.write(render_markdown())

@@ -1,0 +1,228 @@
+"""Start emulated meters and read them live, in every IEC 62056-21 mode, without hardware.
+
+Each meter is the meter side of the protocol state machine, talking to the client side over a
+simulated serial line whose clock is virtual: rate switches, reaction times and character
+times are what a real line would show, yet the whole tour takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+from meterlink.iec62056_21.connection import (
+    ClientConnection,
+    ClientSettings,
+    MeterConnection,
+    MeterSettings,
+)
+from meterlink.iec62056_21.events import (
+    BinaryModeEntered,
+    DataReceived,
+    ProgrammingModeEntered,
+    PushReceived,
+    ReadoutReceived,
+)
+from meterlink.iec62056_21.loopback import MeterApp, Wire
+from meterlink.iec62056_21.messages import CommandMessage, Identification
+from meterlink.iec62056_21.readout import Readout, parse_data_block, parse_readout
+
+from ._output import readout_table, to_json
+
+NAME = "demo"
+HELP = "start emulated meters and read them live (no hardware needed)"
+
+
+def _block(*lines: str) -> bytes:
+    return ("\r\n".join(lines) + "\r\n!\r\n").encode("ascii")
+
+
+@dataclass(frozen=True)
+class DemoMeter:
+    name: str
+    ident: str
+    address: str
+    readout: bytes
+    registers: dict[str, str] = field(default_factory=dict)
+
+
+ELECTRICITY = DemoMeter(
+    "electricity meter, mode C",
+    "EMH5\\@D4LZQJ-XC",
+    "12345678",
+    _block(
+        "F.F(00000000)",
+        "0.0.0(12345678)",
+        "1.8.0(001234.567*kWh)",
+        "1.8.1(000987.654*kWh)",
+        "1.8.2(000246.913*kWh)",
+        "2.8.0(000012.345*kWh)",
+        "1.6.0(02.468*kW)(2611250930)",
+        "32.7(231.4*V)52.7(229.8*V)72.7(230.6*V)",
+        "0.9.1(1101415)",
+        "0.9.2(1261126)",
+        "C.1.0(12345678)",
+    ),
+    {"0.9.1": "1101415", "0.9.2": "1261126", "1.8.0": "001234.567*kWh"},
+)
+HEAT = DemoMeter(
+    "heat meter, mode B",
+    "SIEC2WR5",
+    "",
+    _block(
+        "6.8(0029.055*MWh)6.26(01589.28*m3)9.21(66153690)",
+        "6.26*01(01471.64*m3)6.8*01(0026.847*MWh)",
+        "9.4(088*C&082*C)9.6(000&66153690&0)",
+    ),
+)
+WATER = DemoMeter(
+    "legacy meter, mode A",
+    "KAM MC",
+    "",
+    _block("0.0(00000001)", "6.8(0012.345*GJ)", "6.26(00234.56*m3)", "9.21(00000001)"),
+)
+FAST = DemoMeter(
+    "20 ms meter, mode C",
+    "ISk5MT174-0001",
+    "",
+    _block("0.0.0(70000042)", "1.8.0(0004567.8*kWh)", "1.8.1(0004000.0*kWh)", "1.8.2(0000567.8*kWh)"),
+)
+PUSH = DemoMeter(
+    "push meter, mode D",
+    "EBZ5DD3BZ06ETA_107",
+    "",
+    b"\r\n"
+    + _block(
+        "1-0:0.0.0*255(1EBZ0100507409)",
+        "1-0:96.1.0*255(1EBZ0100507409)",
+        "1-0:1.8.0*255(000125.25688570*kWh)",
+        "1-0:16.7.0*255(000421.74*W)",
+    ),
+)
+HDLC = DemoMeter("DLMS meter, mode E", "LGZ5\\2ZMD3104400.B32", "", b"")
+
+
+def _session(meter: DemoMeter, settings: ClientSettings) -> tuple[Wire, ClientConnection]:
+    client = ClientConnection(settings)
+    conn = MeterConnection(
+        MeterSettings(Identification.from_text(meter.ident), address=meter.address, operand="4711")
+    )
+    app = MeterApp(readout=meter.readout, registers=dict(meter.registers), block_size=48)
+    return Wire(client, conn, app), client
+
+
+def _read(meter: DemoMeter) -> dict[str, Any]:
+    wire, client = _session(meter, ClientSettings(address=meter.address))
+    client.read_out(0.0)
+    wire.run()
+    event = next(e for e in wire.client.events if isinstance(e, ReadoutReceived))
+    readout = parse_readout(
+        (event.identification.to_bytes() if event.identification else b"") + event.message.to_bytes()
+    )
+    ident = readout.identification
+    return {
+        "meter": meter.name,
+        "identification": ident.text if ident else None,
+        "mode": client.mode.value if client.mode else None,
+        "baud_rate": event.baud_rate,
+        "line_seconds": round(wire.now, 3),
+        "readout": readout,
+    }
+
+
+def _push(meter: DemoMeter) -> dict[str, Any]:
+    wire, client = _session(meter, ClientSettings())
+    for side in (wire.client, wire.meter):
+        side.links = [(float("-inf"), 9600)]
+    client.listen(0.0)
+    conn = wire.meter.connection
+    assert isinstance(conn, MeterConnection)
+    conn.push(meter.readout, 0.0)
+    wire.run(settle=True)
+    event = next(e for e in wire.client.events if isinstance(e, PushReceived))
+    ident = event.identification
+    readout = parse_readout((ident.to_bytes() if ident else b"") + event.message.to_bytes())
+    return {
+        "meter": meter.name,
+        "identification": ident.text if ident else None,
+        "mode": "D",
+        "baud_rate": 9600,
+        "line_seconds": round(wire.now, 3),
+        "readout": readout,
+    }
+
+
+def _binary(meter: DemoMeter) -> dict[str, Any]:
+    wire, client = _session(meter, ClientSettings())
+    client.binary(0.0)
+    wire.run()
+    event = next(e for e in wire.client.events if isinstance(e, BinaryModeEntered))
+    return {
+        "meter": meter.name,
+        "identification": meter.ident,
+        "mode": "E",
+        "baud_rate": event.baud_rate,
+        "line_seconds": round(wire.now, 3),
+        "handed_over": f"{event.baud_rate} Bd 8N1, link handed to the next protocol (HDLC)",
+    }
+
+
+def _programming(meter: DemoMeter) -> dict[str, Any]:
+    wire, client = _session(meter, ClientSettings(address=meter.address, password="00000000"))
+    client.program(0.0)
+    wire.run()
+    entered = next(e for e in wire.client.events if isinstance(e, ProgrammingModeEntered))
+    values: dict[str, Any] = {}
+    for address in ("0.9.1", "0.9.2", "1.8.0"):
+        client.send_command(CommandMessage.read(address, command_type="5"), wire.now)
+        wire.run()
+        reply = wire.client.events[-1]
+        assert isinstance(reply, DataReceived)
+        data_set = parse_data_block(reply.data)[0]
+        values[address] = [{"value": v.value, "unit": v.unit} for v in data_set.values]
+    client.end(wire.now)
+    wire.run()
+    return {
+        "meter": meter.name + ", programming mode",
+        "operand": entered.operand,
+        "reads": values,
+        "line_seconds": round(wire.now, 3),
+    }
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--rows", type=int, default=12, help="rows per readout table (default 12)")
+
+
+def run(args: argparse.Namespace) -> int:
+    results = [_read(m) for m in (ELECTRICITY, HEAT, WATER, FAST)]
+    results.append(_push(PUSH))
+    results.append(_binary(HDLC))
+    programming = _programming(ELECTRICITY)
+    if args.json:
+        document = [
+            {k: (v.to_dict() if isinstance(v, Readout) else v) for k, v in result.items()}
+            for result in results
+        ]
+        document.append(programming)
+        print(to_json(document))
+        return 0
+    for result in results:
+        print(
+            f"== {result['meter']}: /{result['identification']}  "
+            f"mode {result['mode']}, {result['baud_rate']} Bd, {result['line_seconds']:.2f} s on the line"
+        )
+        readout = result.get("readout")
+        if isinstance(readout, Readout):
+            print(readout_table(readout, limit=args.rows))
+        else:
+            print(result["handed_over"])
+        print()
+    print(f"== {programming['meter']}: P0 operand {programming['operand']!r}, password accepted")
+    for address, groups in programming["reads"].items():
+        shown = " ".join(f"{g['value']}{' ' + g['unit'] if g['unit'] else ''}" for g in groups)
+        print(f"R5 {address:8} -> {shown}")
+    print(f"B0 sent, session closed after {programming['line_seconds']:.2f} s on the line")
+    return 0

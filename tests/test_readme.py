@@ -1,0 +1,56 @@
+"""Every example in the README runs, and prints what its ``# ->`` comments promise."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from meterlink.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+COMMANDS = [
+    line[2:].strip()
+    for block in re.findall(r"```console\n(.*?)```", README, flags=re.DOTALL)
+    for line in block.splitlines()
+    if line.startswith("$ ")
+]
+_PROMISE = re.compile(r"^\s*print\(.*#\s*->\s*(?P<out>.*?)\s*$")
+
+
+def test_readme_has_examples() -> None:
+    assert len(PYTHON_BLOCKS) >= 2
+    assert "bash scripts/test.sh" in COMMANDS
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=lambda b: b.splitlines()[0][:40])
+def test_python_example_runs_and_prints_what_it_says(block: str) -> None:
+    promised = [m.group("out") for line in block.splitlines() if (m := _PROMISE.match(line))]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme_example"})
+    printed = output.getvalue().splitlines()
+    for expected in promised:
+        assert expected in printed, f"README promises {expected!r}; printed {printed!r}"
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if "meterlink " in c])
+def test_meterlink_command_in_readme_runs(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    argv = shlex.split(command[command.index("meterlink ") :])[1:]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert main(argv) == 0
+    assert output.getvalue().strip()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash scripts/test.sh" in ci
+    assert "bash scripts/test.sh" in COMMANDS
