@@ -18,6 +18,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from meterlink.errors import LocalProtocolError
+
 from .connection import ClientConnection, MeterConnection, transmission_time
 from .events import (
     CommandReceived,
@@ -32,6 +34,8 @@ from .messages import Ack, CommandMessage, ErrorMessage, Nak
 __all__ = ["Fault", "MeterApp", "Side", "Wire"]
 
 Fault = Callable[[str, bytes], bytes]
+CHUNK = 32
+"""Bytes handed to the receiver at a time (a UART FIFO's worth)."""
 """(sender, bytes) -> the bytes that arrive."""
 
 
@@ -120,11 +124,14 @@ class Wire:
             if isinstance(event, Send):
                 start = max(self.now, event.not_before, side.tx_free)
                 rate = side.rate_at(start)
-                end = start + transmission_time(len(event.data), rate)
-                side.tx_free = end
+                side.tx_free = start + transmission_time(len(event.data), rate)
                 side.sent.append((start, event.data))
                 data = self.fault(side.name, event.data) if self.fault else event.data
-                self._schedule(end, "deliver", self.peer(side), data, rate)
+                # Bytes trickle in as on a UART, so inter-character timeouts see progress.
+                for offset in range(0, len(data), CHUNK):
+                    piece = data[offset : offset + CHUNK]
+                    end = start + transmission_time(offset + len(piece), rate)
+                    self._schedule(end, "deliver", self.peer(side), piece, rate)
             elif isinstance(event, SetLink):
                 side.links.append((max(self.now, side.tx_free) + event.guard, event.baud_rate))
             elif side is self.meter:
@@ -147,7 +154,7 @@ class Wire:
                 return
             t, _, kind, side, data, rate = heapq.heappop(self._queue)
             if t > until:
-                raise AssertionError(f"wire still busy at t={t:.3f}")
+                raise LocalProtocolError(f"simulated line still busy at t={t:.3f} s (limit {until} s)")
             self.now = max(self.now, t)
             conn = side.connection
             if kind == "deliver":
