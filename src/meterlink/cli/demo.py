@@ -26,7 +26,7 @@ from meterlink.iec62056_21.events import (
 )
 from meterlink.iec62056_21.loopback import MeterApp, Wire
 from meterlink.iec62056_21.messages import CommandMessage, Identification
-from meterlink.iec62056_21.readout import Readout, parse_data_block, parse_readout
+from meterlink.iec62056_21.readout import Readout, parse_data_block
 
 from ._output import readout_table, to_json
 
@@ -117,9 +117,7 @@ def _read(meter: DemoMeter) -> dict[str, Any]:
     client.read_out(0.0)
     wire.run()
     event = next(e for e in wire.client.events if isinstance(e, ReadoutReceived))
-    readout = parse_readout(
-        (event.identification.to_bytes() if event.identification else b"") + event.message.to_bytes()
-    )
+    readout = event.readout()
     ident = readout.identification
     return {
         "meter": meter.name,
@@ -142,7 +140,7 @@ def _push(meter: DemoMeter) -> dict[str, Any]:
     wire.run(settle=True)
     event = next(e for e in wire.client.events if isinstance(e, PushReceived))
     ident = event.identification
-    readout = parse_readout((ident.to_bytes() if ident else b"") + event.message.to_bytes())
+    readout = event.readout()
     return {
         "meter": meter.name,
         "identification": ident.text if ident else None,

@@ -198,14 +198,18 @@ class _Connection:
         name, targets = entry
         handler: Callable[[Any], Any] = getattr(self, "_" + name)
         new_state = handler(payload)
-        if new_state not in targets:  # pragma: no cover - guards the table against the code
+        if new_state not in targets:  # guards the table against the code
             raise AssertionError(f"{name} moved to {new_state} from {self.state}; table allows {targets}")
         self.state = new_state
 
-    def _fail(self, error: MeterlinkError, rest: Any) -> None:
-        """Give up: back to rest, then raise."""
+    def _fail(
+        self, error: MeterlinkError, rest: Any, farewell: bytes = b"", not_before: float | None = None
+    ) -> None:
+        """Give up: send ``farewell`` (a break) if given, back to rest, then raise."""
         self._deadline = None
         self._framer.clear()
+        if farewell:
+            self._send(farewell, not_before)
         self._link(self.initial_baud_rate, 7)
         self.state = rest
         raise error
@@ -215,6 +219,8 @@ class _Connection:
         """Queue a transmission; returns when it will have left the line."""
         start = max(self._now, not_before if not_before is not None else self._now)
         if self._echo is not False:
+            if self._echo is None and self._now > self._echo_until:
+                self._framer.cancel_echo()  # the last echo is overdue: do not pile them up
             self._framer.expect_echo(data)
         self._out.append(Send(data, start))
         self._tx_end = max(start, self._tx_end) + transmission_time(len(data), self.baud_rate)
@@ -406,6 +412,7 @@ class ClientConnection(_Connection):
         self.identification = None
         self.operand = None
         self._framer.clear()
+        self._framer.expect_option_select = False  # a failed mode E attempt may have left it set
         self._request(self._now)
         return ClientState.AWAIT_IDENTIFICATION
 
@@ -558,8 +565,8 @@ class ClientConnection(_Connection):
                 error = RemoteProtocolError(
                     f"meter refused {command.name} {self._repeats} times (NAK)", data=command.to_bytes()
                 )
-            self._out.append(Send(BREAK.to_bytes(), self._now))
-            self._fail(error, ClientState.IDLE)
+            # B0 like any answer: tr after the last input, and its echo expected
+            self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
         self._answer(command.to_bytes())
         return self.state
 
@@ -590,7 +597,8 @@ class ClientConnection(_Connection):
 
     def _nak_and_wait(self, error: RemoteProtocolError) -> ClientState:
         if self._repeats >= self.settings.retries:
-            self._fail(error, ClientState.IDLE)
+            # give up as after an unanswered command: B0, so the meter leaves programming too
+            self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
         self._repeats += 1
         self._answer(Nak().to_bytes())
         return self.state
@@ -610,6 +618,7 @@ class ClientConnection(_Connection):
         return ClientState.IDLE  # pragma: no cover - _fail raises
 
     def _start_listening(self, _: object) -> ClientState:
+        self._framer.expect_option_select = False
         self._framer.push = True
         self.identification = None
         return ClientState.LISTENING
@@ -724,8 +733,16 @@ class MeterConnection(_Connection):
         self._now = max(self._now, now)
         self._input(Input.SEND_READOUT, DataMessage(data, bcc_kind=self.settings.bcc_kind))
 
-    def reply(self, message: Ack | Nak | ErrorMessage | DataMessage, now: float) -> None:
-        """Answer a :class:`~.events.CommandReceived`."""
+    def reply(self, message: Ack | Nak | ErrorMessage | DataMessage | CommandMessage, now: float) -> None:
+        """Answer a :class:`~.events.CommandReceived`.
+
+        A break (:data:`~.messages.BREAK`) refuses the command and ends the session, as meters
+        do after a wrong password.
+        """
+        if isinstance(message, CommandMessage) and not message.is_break:
+            raise LocalProtocolError(
+                f"a meter answers with data, ACK, NAK, an error or B0, not {message.name}"
+            )
         self._now = max(self._now, now)
         self._input(Input.REPLY, [message])
 
@@ -778,6 +795,7 @@ class MeterConnection(_Connection):
         self._link(300, 7)
         self._ready_at = 0.0
         self._framer.expect_option_select = False
+        self._last_reply = None
         if not request.matches(self.settings.address):
             self._deadline = None
             return MeterState.IDLE
@@ -826,7 +844,9 @@ class MeterConnection(_Connection):
         self.session_mode = ProtocolMode.C
         self._switch(rate)
         if option.mode == OptionSelect.PROGRAMMING:
-            self._answer(CommandMessage.operand(self.settings.operand).to_bytes())
+            operand = CommandMessage.operand(self.settings.operand).to_bytes()
+            self._answer(operand)
+            self._last_reply = operand  # a NAK asks for the P0 again
             self._wait_for_hhu(self.settings.inactivity_timeout)
             return MeterState.PROGRAMMING
         self._out.append(ReadoutRequested(rate, option))
@@ -883,10 +903,14 @@ class MeterConnection(_Connection):
             self._answer(Ack().to_bytes())
         return self._return_to_rest("break")
 
-    def _send_reply(self, messages: list[Ack | Nak | ErrorMessage | DataMessage]) -> MeterState:
+    def _send_reply(
+        self, messages: list[Ack | Nak | ErrorMessage | DataMessage | CommandMessage]
+    ) -> MeterState:
         first = messages[0]
         data = first.to_bytes()
         self._answer(data)
+        if isinstance(first, CommandMessage):  # B0: the meter drops the session
+            return self._return_to_rest("break")
         self._wait_for_hhu(self.settings.inactivity_timeout)
         if len(messages) > 1:
             self._blocks = [m for m in messages if isinstance(m, DataMessage)]

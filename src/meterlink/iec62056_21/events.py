@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .messages import CommandMessage, DataMessage, Identification, OptionSelect, RequestMessage
+from .readout import Readout, readout_from_message
 
 __all__ = [
     "BinaryModeEntered",
@@ -81,6 +82,10 @@ class ReadoutReceived:
     message: DataMessage
     baud_rate: int
 
+    def readout(self) -> Readout:
+        """The parsed readout (data sets, identification, BCC verdict)."""
+        return readout_from_message(self.identification, self.message)
+
     def __repr__(self) -> str:
         return f"ReadoutReceived({self.identification!r}, {_short(self.message.data)}, {self.baud_rate} Bd)"
 
@@ -91,6 +96,10 @@ class PushReceived:
 
     identification: Identification | None
     message: DataMessage
+
+    def readout(self) -> Readout:
+        """The parsed telegram."""
+        return readout_from_message(self.identification, self.message)
 
 
 @dataclass(frozen=True, slots=True)

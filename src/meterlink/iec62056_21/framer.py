@@ -37,6 +37,8 @@ __all__ = ["DEFAULT_ERROR_PATTERN", "NEED_DATA", "Framer", "NeedData", "Role"]
 _PARITY_MASK: Final = bytes(b & 0x7F for b in range(256))
 _START: Final = re.compile(rb"[/\x01\x02\x06\x15]")
 _BLOCK_END: Final = re.compile(rb"[\x03\x04]")
+_FRAME_START: Final = re.compile(rb"[\x01\x02]")
+_CONTROL: Final = re.compile(rb"[\x01-\x04]")
 _PUSH_END: Final = re.compile(rb"![0-9A-Fa-f]{0,4}\r?\n")
 _MAX_LINE: Final = 256
 
@@ -160,6 +162,8 @@ class Framer:
         if end is None or end.end() != len(buf.rstrip(b"\x00")):
             return None
         data = bytes(buf[start + 1 : end.end()])
+        if _CONTROL.search(data):
+            return None  # not one data block: leave it to next_message()
         self._consume(len(buf))
         return DataMessage(data, framed=False)
 
@@ -180,14 +184,19 @@ class Framer:
             if self._push_body:
                 return self._read_push_body()
             head = buf[0]
+            # a reader returns None when it dropped something (echo, noise): look again
             if head == 0x2F:  # '/'
-                return self._read_line()
+                if (message := self._read_line()) is not None:
+                    return message
+                continue
             if head == 0x02 and self.role is Role.CLIENT:
                 return self._read_block(data_message=True)
             if head == 0x01:
                 return self._read_block(data_message=False)
             if head == 0x06:
-                return self._read_ack()
+                if (message := self._read_ack()) is not None:
+                    return message
+                continue
             if head == 0x15:
                 self._consume(1)
                 return Nak()
@@ -240,17 +249,29 @@ class Framer:
             offset=0,
         )
 
-    def _read_line(self) -> Message | NeedData:
+    def _read_line(self) -> Message | NeedData | None:
         buf = self._masked
-        lf = buf.find(b"\n", 1, _MAX_LINE + 1)
+        limit = min(_MAX_LINE, self.max_message_size)
+        lf = buf.find(b"\n", 1, limit + 1)
+        # '/' never occurs inside a request or an identification: a second one starts the real
+        # line, and what came before it was noise (a '/' in the garbage before an ident)
+        restart = buf.find(b"/", 1, lf if lf >= 0 else limit + 1)
+        if restart > 0:
+            self.discarded += restart
+            self._consume(restart)
+            return None
         if lf < 0:
-            if len(buf) > _MAX_LINE:
-                return self._reject_line(min(len(buf), _MAX_LINE), "no line end within 256 bytes")
+            if len(buf) > limit:
+                return self._reject_line(min(len(buf), limit), f"no line end within {limit} bytes")
             return NEED_DATA
         line = bytes(buf[: lf + 1])
         end = lf - 1 if lf > 1 and buf[lf - 1] == 0x0D else lf
         text = line[1:end].decode("latin-1")
         self._consume(lf + 1)
+        if self.role is Role.CLIENT and text.endswith("!"):
+            # A request line: the late echo of our own sign-on (identifications never hold '!').
+            self.discarded += lf + 1
+            return None
         try:
             if self.role is Role.METER:
                 if not text.endswith("!") or len(text) < 2:
@@ -282,6 +303,14 @@ class Framer:
             self._push_body = False
             return self._read_block(data_message=True)
         end = _PUSH_END.search(buf)
+        # an identification at the start of a line before the end: this telegram broke off
+        restart = buf.find(b"\n/", 0, end.end() if end is not None else len(buf))
+        if restart >= 0:
+            stump = bytes(self._raw[: restart + 1])
+            self.discarded += restart + 1
+            self._consume(restart + 1)
+            self._push_body = False
+            raise MalformedDataError("push telegram broken off by the next one", data=stump, offset=restart)
         if end is None:
             if len(buf) > self.max_message_size:
                 self._push_body = False
@@ -290,11 +319,28 @@ class Framer:
         data = bytes(buf[: end.end()])
         self._consume(end.end())
         self._push_body = False
+        control = _CONTROL.search(data)
+        if control is not None:
+            raise MalformedDataError(
+                "control character in a push telegram", data=data, offset=control.start()
+            )
         return DataMessage(data, framed=False)
 
     def _read_block(self, *, data_message: bool) -> Message | NeedData:
         buf = self._masked
         end = _BLOCK_END.search(buf, 1)
+        # SOH or STX before the end (other than a command's own STX after SOH C D): this frame
+        # broke off and another began - drop the stump, keep the new frame
+        stop = end.start() if end is not None else len(buf)
+        inner = _FRAME_START.search(buf, 1, stop)
+        if inner is not None and not data_message and inner.start() == 3 and buf[3] == 0x02:
+            inner = _FRAME_START.search(buf, 4, stop)
+        if inner is not None:
+            n = inner.start()
+            stump = bytes(self._raw[:n])
+            self.discarded += n
+            self._consume(n)
+            raise MalformedDataError("message broken off by the start of another", data=stump, offset=n - 1)
         if end is None or end.start() + 1 >= len(buf):
             if len(buf) > self.max_message_size:
                 raise self._too_long("data message" if data_message else "command message")
@@ -314,9 +360,17 @@ class Framer:
                 return message
         return message
 
-    def _read_ack(self) -> Message | NeedData:
+    def _read_ack(self) -> Message | NeedData | None:
         buf = self._masked
         if not self.expect_option_select:
+            if self.role is Role.CLIENT and len(buf) >= 2 and 0x30 <= buf[1] <= 0x39:
+                # ACK V Z Y CR LF reaching a client unasked is the echo of its own option select.
+                if len(buf) < 6:
+                    return NEED_DATA
+                if buf[4:6] == b"\r\n":
+                    self.discarded += 6
+                    self._consume(6)
+                    return None
             self._consume(1)
             return Ack()
         if len(buf) < 2:

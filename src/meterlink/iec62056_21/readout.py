@@ -46,10 +46,10 @@ from meterlink.errors import ChecksumError, LocalProtocolError, MalformedDataErr
 from meterlink.obis import Obis
 
 from .bcc import BccKind, bcc
-from .messages import Identification
+from .messages import DataMessage, Identification
 from .values import MeterDate, MeterDateTime, parse_date, parse_datetime, parse_decimal, parse_int, parse_time
 
-__all__ = ["DataSet", "Readout", "Value", "parse_data_block", "parse_readout"]
+__all__ = ["DataSet", "Readout", "Value", "parse_data_block", "parse_readout", "readout_from_message"]
 
 _PARITY_MASK: Final = bytes(b & 0x7F for b in range(256))
 # Noise that may precede a bare (unframed) block: C0 controls and DEL, never part of an address.
@@ -509,6 +509,11 @@ def parse_readout(
     else:
         body = raw[pos:].lstrip(_LEADING_NOISE)
     return Readout(ident, _parse_block(body.decode("latin-1")), bcc_valid)
+
+
+def readout_from_message(identification: Identification | None, message: DataMessage) -> Readout:
+    """The readout a state machine already framed (its BCC verdict included), without re-reading bytes."""
+    return Readout(identification, _parse_block(message.data.decode("latin-1")), message.bcc_ok)
 
 
 def _block_end(raw: bytes, start: int) -> int:
