@@ -58,7 +58,7 @@ CLIENT_CALLS = frozenset(
     {Input.READ_OUT, Input.PROGRAM, Input.BINARY, Input.LISTEN, Input.SEND_COMMAND, Input.END}
 )
 METER_CALLS = frozenset({Input.SEND_READOUT, Input.REPLY, Input.PUSH, Input.END})
-CALLER_INPUTS = frozenset(set(Input) - RECEIVED - {Input.TIMEOUT})
+CALLER_INPUTS = frozenset(set(Input) - set(RECEIVED) - {Input.TIMEOUT})
 
 MODE_E_METER = Identification.from_text("ISK5\\2MT382")
 READ = CommandMessage.read("0.9.1", command_type="5")
@@ -340,9 +340,18 @@ def test_damaged_frame_with_a_bad_frame_entry_runs_it() -> None:
     assert meter.state is MeterState.PROGRAMMING
 
 
+def test_client_at_rest_drops_stray_input() -> None:
+    client = ClientConnection()
+    client.receive_data(b"\x15\x06\x01B0\x03q\x02(ER1)\x03\x05", 0.0)
+    assert client.events() == []
+    assert client.state is ClientState.IDLE
+
+
 def test_unexpected_message_error_carries_the_message() -> None:
     client = ClientConnection()
-    client.receive_data(b"\x15", 0.0)
+    client.read_out(0.0)
+    client.events()  # the request goes out; a NAK is no answer to it
+    client.receive_data(b"\x15", 0.5)
     with pytest.raises(UnexpectedMessageError) as info:
         client.next_event()
     assert info.value.data == b"\x15"

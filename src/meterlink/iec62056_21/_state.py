@@ -44,21 +44,20 @@ class Input(StrEnum):
     PUSH = "push()"
 
 
-RECEIVED: Final = frozenset(
-    {
-        Input.REQUEST,
-        Input.IDENTIFICATION,
-        Input.OPTION_SELECT,
-        Input.DATA,
-        Input.PARTIAL_DATA,
-        Input.ERROR,
-        Input.COMMAND,
-        Input.BREAK,
-        Input.ACK,
-        Input.NAK,
-        Input.BAD_FRAME,
-    }
+RECEIVED: Final = (
+    Input.REQUEST,
+    Input.IDENTIFICATION,
+    Input.OPTION_SELECT,
+    Input.DATA,
+    Input.PARTIAL_DATA,
+    Input.ERROR,
+    Input.COMMAND,
+    Input.BREAK,
+    Input.ACK,
+    Input.NAK,
+    Input.BAD_FRAME,
 )
+"""Inputs that come from the peer, in a fixed order (the generated docs must not vary)."""
 
 
 class ClientState(StrEnum):
@@ -157,6 +156,16 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     **{(state, I.END): ("send_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
     **{(state, I.BREAK): ("on_meter_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
     (C.BINARY, I.END): ("forget_binary", frozenset({C.IDLE})),
+    # at rest, and while listening, stray input (late replies, echoes, noise) is dropped
+    **{
+        (C.IDLE, received): ("ignore", frozenset({C.IDLE}))
+        for received in RECEIVED
+    },
+    **{
+        (C.LISTENING, received): ("ignore", frozenset({C.LISTENING}))
+        for received in RECEIVED
+        if received not in (I.IDENTIFICATION, I.DATA, I.BAD_FRAME)
+    },
 }
 
 _ACTIVE_METER: Final = (
@@ -201,7 +210,7 @@ METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterStat
     (M.AFTER_READOUT, I.NAK): ("repeat_readout", frozenset({M.AFTER_READOUT, M.IDLE})),
     (M.AFTER_READOUT, I.COMMAND): ("command_after_readout", frozenset({M.REPLY_DUE, M.IDLE})),
     (M.AFTER_READOUT, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
-    (M.AFTER_READOUT, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE})),
+    (M.AFTER_READOUT, I.TIMEOUT): ("readout_done", frozenset({M.IDLE})),
     (M.AFTER_READOUT, I.BAD_FRAME): ("ignore", frozenset({M.AFTER_READOUT})),
     # programming
     (M.PROGRAMMING, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
@@ -214,7 +223,16 @@ METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterStat
     (M.SENDING_BLOCKS, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
     (M.SENDING_BLOCKS, I.BAD_FRAME): ("send_nak", frozenset({M.SENDING_BLOCKS})),
     # the meter's inactivity timer runs in every active state
-    **{(state, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE})) for state in _ACTIVE_METER[1:]},
+    **{
+        (state, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE}))
+        for state in _ACTIVE_METER
+        if state not in (M.AWAIT_OPTION, M.AFTER_READOUT)
+    },
+    # a new sign-on restarts the session (modes A/B programming runs at 300 Bd, where it is heard)
+    **{
+        (state, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE}))
+        for state in (M.PROGRAMMING, M.REPLY_DUE, M.SENDING_BLOCKS)
+    },
     # B0 ends the session from anywhere; B1 (battery devices) is acknowledged first
     **{(state, I.BREAK): ("on_break", frozenset({M.IDLE})) for state in _ACTIVE_METER},
     (M.BINARY, I.END): ("return_to_rest", frozenset({M.IDLE})),

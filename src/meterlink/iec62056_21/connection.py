@@ -371,10 +371,13 @@ class ClientConnection(_Connection):
         self._now = max(self._now, now)
         self._input(Input.SEND_COMMAND, command)
 
-    def end(self, now: float) -> None:
-        """Break off the session (B0) or stop listening."""
+    def end(self, now: float, *, battery: bool = False) -> None:
+        """Break off the session (B0; B1 with ``battery=True`` for fast-wake-up devices).
+
+        While listening in mode D, stop listening; after mode E, take the link back.
+        """
         self._now = max(self._now, now)
-        self._input(Input.END, None)
+        self._input(Input.END, BREAK if not battery else CommandMessage.break_(command_type="1"))
 
     # -- helpers ------------------------------------------------------------------------------
     def _switches(self) -> bool:
@@ -641,9 +644,13 @@ class ClientConnection(_Connection):
         self._framer.clear()
         return ClientState.IDLE
 
-    def _send_break(self, _: object) -> ClientState:
+    def _ignore(self, _: object) -> ClientState:
+        return self.state
+
+    def _send_break(self, command: object) -> ClientState:
         self._deadline = None
-        self._send(BREAK.to_bytes(), self._last_rx + self._reaction_time())
+        sign_off = command if isinstance(command, CommandMessage) else BREAK
+        self._send(sign_off.to_bytes(), self._last_rx + self._reaction_time())
         self._link(self.initial_baud_rate, 7)
         self._out.append(SessionEnded("break"))
         return ClientState.IDLE
@@ -892,6 +899,9 @@ class MeterConnection(_Connection):
         if was_active:
             self._out.append(SessionEnded(reason if isinstance(reason, str) else "inactivity"))
         return MeterState.IDLE
+
+    def _readout_done(self, _: object) -> MeterState:
+        return self._return_to_rest("done")
 
     def _on_command(self, command: CommandMessage) -> MeterState:
         self._out.append(CommandReceived(command, self.settings.operand))
