@@ -54,3 +54,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash scripts/test.sh" in ci
     assert "bash scripts/test.sh" in COMMANDS
+
+
+def test_benchmark_command_in_readme_exists_and_its_inputs_parse() -> None:
+    """The README's benchmark command needs the peers (not installed here); its inputs must parse."""
+    assert "python3 benchmarks/run.py --quick" in COMMANDS
+    assert (ROOT / "benchmarks" / "run.py").is_file()
+    from benchmarks import inputs
+
+    from meterlink.iec62056_21 import parse_load_profile, parse_readout
+
+    readout = parse_readout(inputs.readout_frame(200))
+    assert readout.bcc_valid is True
+    assert len(readout.data_sets) == 200
+    assert len(readout.get_all("")) == 24  # the P.01 rows: data sets without an address
+    assert len(parse_load_profile(inputs.load_profile_block(500)).rows) == 500

@@ -703,8 +703,13 @@ class MeterSettings:
 
     def __post_init__(self) -> None:
         RequestMessage(self.address)  # validates the address
-        if self.identification.mode is ProtocolMode.E and not self.identification.mode_e_capable:
-            raise AssertionError("unreachable")  # pragma: no cover
+        for name in ("reaction_time", "switch_delay", "option_timeout", "after_readout_timeout"):
+            if getattr(self, name) < 0:
+                raise LocalProtocolError(f"{name} cannot be negative")
+        if self.inactivity_timeout <= 0:
+            raise LocalProtocolError("inactivity_timeout must be positive")
+        if self.max_repeats < 0:
+            raise LocalProtocolError("max_repeats must be zero or more")
 
 
 class MeterConnection(_Connection):
