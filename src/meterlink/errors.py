@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "ChecksumError",
     "FrameTooLongError",
+    "LinkError",
     "LocalProtocolError",
     "MalformedDataError",
     "MeterReportedError",
@@ -140,6 +141,14 @@ class MeterReportedError(MeterlinkError):
 
 class ResponseTimeout(MeterlinkError, TimeoutError):
     """The peer did not answer (or finish answering) before the deadline."""
+
+
+class LinkError(MeterlinkError):
+    """The link itself failed: a port that cannot be opened, a socket the peer closed, an I/O error.
+
+    Raised by :mod:`meterlink.transport` in place of ``OSError`` and ``serial.SerialException``
+    (kept as ``__cause__``), so a caller needs only meterlink's exceptions.
+    """
 
 
 class ObisError(MeterlinkError, ValueError):

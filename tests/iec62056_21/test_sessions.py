@@ -106,6 +106,12 @@ def meter_of(w: Wire) -> MeterConnection:
     return conn
 
 
+def app_of(w: Wire) -> MeterApp:
+    app = w.app
+    assert isinstance(app, MeterApp)
+    return app
+
+
 def state(conn: ClientConnection | MeterConnection) -> ClientState | MeterState:
     """The current state, typed broadly (asserting it does not narrow later checks)."""
     return conn.state
@@ -874,7 +880,7 @@ def test_corrupted_command_is_resent_after_nak() -> None:
 
 def test_command_unanswered_until_retries_run_out() -> None:
     w, client = programming_wire(client=ClientSettings(password="00000000", retries=2))
-    w.app.silent = "R"
+    app_of(w).silent = "R"
     command = CommandMessage.read("0.9.1", command_type="5")
     client.send_command(command, w.now)
     with pytest.raises(ResponseTimeout):
@@ -1006,7 +1012,7 @@ def _await_identification(w: Wire) -> None:
 
 
 def _await_readout(w: Wire) -> None:
-    w.app.answer_readout = False
+    app_of(w).answer_readout = False
     client_of(w).read_out(0.0)
     w.run(stop=lambda: bool(w.meter_events(ReadoutRequested)))
 
@@ -1018,7 +1024,7 @@ def _await_operand(w: Wire) -> None:
 
 
 def _await_password_reply(w: Wire) -> None:
-    w.app.silent = "P"
+    app_of(w).silent = "P"
     client_of(w).program(0.0)
     w.run(stop=lambda: meter_of(w).state is MeterState.REPLY_DUE)
 
@@ -1030,7 +1036,7 @@ def _programming(w: Wire) -> None:
 
 def _await_reply(w: Wire) -> None:
     _programming(w)
-    w.app.silent = "R"
+    app_of(w).silent = "R"
     client_of(w).send_command(CommandMessage.read("0.9.1", command_type="5"), w.now)
     w.run(stop=lambda: meter_of(w).state is MeterState.REPLY_DUE)
 

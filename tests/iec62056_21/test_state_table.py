@@ -350,8 +350,9 @@ def test_client_at_rest_drops_stray_input() -> None:
 def test_unexpected_message_error_carries_the_message() -> None:
     client = ClientConnection()
     client.read_out(0.0)
-    client.events()  # the request goes out; a NAK is no answer to it
-    client.receive_data(b"\x15", 0.5)
+    client.receive_data(b"/KAM MC\r\n", 0.5)
+    client.events()  # mode A: the readout is due, and a NAK is no readout
+    client.receive_data(b"\x15", 0.6)
     with pytest.raises(UnexpectedMessageError) as info:
         client.next_event()
     assert info.value.data == b"\x15"

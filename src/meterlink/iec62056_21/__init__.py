@@ -6,6 +6,8 @@ blocking and asyncio clients wrap these cores.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .bcc import BccKind, sum_bcc, xor_bcc
 from .connection import ClientConnection, ClientSettings, MeterConnection, MeterSettings
 from .events import (
@@ -43,12 +45,17 @@ from .messages import (
 from .profile import LoadProfile, ProfileRow, parse_load_profile
 from .readout import DataSet, Readout, Value, parse_data_block, parse_readout
 
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
 __all__ = [
     "BREAK",
     "NEED_DATA",
     "Ack",
+    "AsyncClient",
     "BccKind",
     "BinaryModeEntered",
+    "Client",
     "ClientConnection",
     "ClientSettings",
     "CommandAccepted",
@@ -91,3 +98,12 @@ __all__ = [
     "sum_bcc",
     "xor_bcc",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The clients load on first use, so importing the sans-io core pulls in no transport."""
+    if name in ("AsyncClient", "Client"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

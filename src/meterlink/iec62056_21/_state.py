@@ -156,6 +156,17 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     **{(state, I.END): ("send_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
     **{(state, I.BREAK): ("on_meter_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
     (C.BINARY, I.END): ("forget_binary", frozenset({C.IDLE})),
+    # the tail of an earlier session (a late readout, an ACK...) is no answer to a sign-on
+    **{
+        (C.AWAIT_IDENTIFICATION, received): ("ignore", frozenset({C.AWAIT_IDENTIFICATION}))
+        for received in RECEIVED
+        if received not in (I.IDENTIFICATION, I.BAD_FRAME)
+    },
+    # with no command outstanding, a late duplicate reply (after a resend) is dropped
+    **{
+        (C.PROGRAMMING, received): ("ignore", frozenset({C.PROGRAMMING}))
+        for received in (I.DATA, I.PARTIAL_DATA, I.ERROR, I.ACK, I.NAK, I.OPTION_SELECT)
+    },
     # at rest, and while listening, stray input (late replies, echoes, noise) is dropped
     **{
         (C.IDLE, received): ("ignore", frozenset({C.IDLE}))

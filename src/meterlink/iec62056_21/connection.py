@@ -85,7 +85,10 @@ WAKE_UP_PAUSE: Final = 1.6
 RESTART_PAUSE: Final = 1.5
 """Minimum wait before signing on again after a failed attempt."""
 ECHO_WINDOW: Final = 0.1
-"""An echo of our own bytes arrives while they are sent; later, identical bytes are an answer."""
+"""An echo of our own bytes arrives while they are sent; later, identical bytes are an answer.
+
+The window is also capped at half the peer's minimum reaction time: nothing the peer says can
+come sooner than that, so a 20 ms meter's mode E confirmation is never taken for our echo."""
 
 
 def transmission_time(size: int, baud_rate: int) -> float:
@@ -224,13 +227,14 @@ class _Connection:
             self._framer.expect_echo(data)
         self._out.append(Send(data, start))
         self._tx_end = max(start, self._tx_end) + transmission_time(len(data), self.baud_rate)
-        self._echo_until = self._tx_end + ECHO_WINDOW
+        self._echo_until = self._tx_end + min(ECHO_WINDOW, self._peer_reaction_time() / 2)
         return self._tx_end
 
     def _link(self, baud_rate: int, data_bits: int, guard: float = 0.0) -> None:
         if baud_rate == self.baud_rate and data_bits == self.data_bits:
             return
-        if self._switches():
+        if self._switches() or data_bits != self.data_bits:
+            # a fixed-rate link (TCP) still needs to know about 7E1 <-> 8N1 (software parity)
             self._out.append(SetLink(baud_rate, data_bits, guard))
         self.baud_rate = baud_rate
         self.data_bits = data_bits
@@ -241,6 +245,10 @@ class _Connection:
 
     def _inter_char_timeout(self) -> float:
         return 1.5
+
+    def _peer_reaction_time(self) -> float:
+        """The soonest the peer may answer (tr of the standard: 200 ms, 20 ms for fast meters)."""
+        return 0.2
 
 
 # ================================================================================================
@@ -281,6 +289,8 @@ class ClientSettings:
     """Longest pause inside one message (ta)."""
     retries: int = 3
     """Repeats of a sign-on, command or damaged block before giving up."""
+    restart_pause: float = RESTART_PAUSE
+    """Wait before signing on again after a failed attempt (at least 1.5 s for real meters)."""
     password: str | None = None
     password_level: int = 1
     """1 sends ``P1(password)``; 2 sends ``P2(...)``, usually with ``password_function``."""
@@ -386,6 +396,10 @@ class ClientConnection(_Connection):
     def _inter_char_timeout(self) -> float:
         return self.settings.inter_char_timeout
 
+    def _peer_reaction_time(self) -> float:
+        ident = self.identification
+        return 0.02 if ident is not None and ident.fast_reaction else 0.2
+
     def _reaction_time(self) -> float:
         if self.settings.reaction_time is not None:
             return self.settings.reaction_time
@@ -431,7 +445,7 @@ class ClientConnection(_Connection):
         self._framer.clear()
         self._repeats = 0
         self.identification = None
-        self._request(self._now + RESTART_PAUSE)
+        self._request(self._now + self.settings.restart_pause)
         return ClientState.AWAIT_IDENTIFICATION
 
     def _on_identification(self, ident: Identification) -> ClientState:
@@ -694,6 +708,9 @@ class MeterSettings:
     """The P0 operand sent when programming mode opens."""
     accept_lower_baud: bool = True
     """Accept an option select naming a lower rate than proposed (some meters refuse)."""
+    binary_mode: bool = True
+    """Honour ``ACK 2 Z 2`` when the identification carries ``\\2``; False answers with the
+    readout at 300 Bd instead, as meters do whose HDLC side is switched off."""
     max_repeats: int = 3
     """How often a readout or block is repeated on NAK."""
     echo: bool | None = None
@@ -732,6 +749,9 @@ class MeterConnection(_Connection):
         self.state: MeterState = MeterState.IDLE
         self.mode = settings.identification.mode
         self.session_mode: ProtocolMode | None = None
+        self.operand = settings.operand
+        """The P0 operand of the next programming session; an application may set a fresh seed
+        when it sees :class:`~.events.SignOnReceived`."""
         self._readout: DataMessage | None = None
         self._last_reply: bytes | None = None
         self._blocks: list[DataMessage] = []
@@ -772,6 +792,18 @@ class MeterConnection(_Connection):
                 DataMessage(piece, partial=i < len(pieces) - 1, bcc_kind=self.settings.bcc_kind)
                 for i, piece in enumerate(pieces)
             ]
+        self._input(Input.REPLY, blocks)
+
+    def reply_blocks(self, texts: list[str], now: float) -> None:
+        """Answer a read command with data already cut into blocks (e.g. at row boundaries)."""
+        self._now = max(self._now, now)
+        if not texts:
+            raise LocalProtocolError("reply_blocks needs at least one block")
+        last = len(texts) - 1
+        blocks = [
+            DataMessage(text.encode("ascii"), partial=i < last, bcc_kind=self.settings.bcc_kind)
+            for i, text in enumerate(texts)
+        ]
         self._input(Input.REPLY, blocks)
 
     def push(self, data: bytes, now: float) -> None:
@@ -822,6 +854,8 @@ class MeterConnection(_Connection):
         if self.mode is ProtocolMode.B:
             rate = baud_rate_for_mode_b(ident.baud_char) or 300
             self._link(rate, 7)
+            # the HHU switches once our identification is out: give it switch_delay to do so
+            self._ready_at = self._tx_end + self.settings.switch_delay
             self._out.append(ReadoutRequested(rate))
             self._wait_for_hhu(self.settings.inactivity_timeout)
             return MeterState.READOUT_DUE
@@ -844,7 +878,7 @@ class MeterConnection(_Connection):
             return self._fall_back_to_mode_a(option)
         rate = baud_rate_for_mode_c(option.baud_char) or 300
         if option.protocol == "2" and option.mode == "2":
-            if not ident.mode_e_capable:
+            if not (ident.mode_e_capable and self.settings.binary_mode):
                 return self._fall_back_to_mode_a(option)
             self.session_mode = ProtocolMode.E
             self._switch(rate)
@@ -856,7 +890,7 @@ class MeterConnection(_Connection):
         self.session_mode = ProtocolMode.C
         self._switch(rate)
         if option.mode == OptionSelect.PROGRAMMING:
-            operand = CommandMessage.operand(self.settings.operand).to_bytes()
+            operand = CommandMessage.operand(self.operand).to_bytes()
             self._answer(operand)
             self._last_reply = operand  # a NAK asks for the P0 again
             self._wait_for_hhu(self.settings.inactivity_timeout)
@@ -909,7 +943,7 @@ class MeterConnection(_Connection):
         return self._return_to_rest("done")
 
     def _on_command(self, command: CommandMessage) -> MeterState:
-        self._out.append(CommandReceived(command, self.settings.operand))
+        self._out.append(CommandReceived(command, self.operand))
         self._wait_for_hhu(self.settings.inactivity_timeout)
         return MeterState.REPLY_DUE
 

@@ -37,6 +37,7 @@ __all__ = ["DEFAULT_ERROR_PATTERN", "NEED_DATA", "Framer", "NeedData", "Role"]
 _PARITY_MASK: Final = bytes(b & 0x7F for b in range(256))
 _START: Final = re.compile(rb"[/\x01\x02\x06\x15]")
 _BLOCK_END: Final = re.compile(rb"[\x03\x04]")
+_REQUEST_LINE: Final = re.compile(rb"/[^\r\n/!]{0,40}!\r?\n")
 _FRAME_START: Final = re.compile(rb"[\x01\x02]")
 _CONTROL: Final = re.compile(rb"[\x01-\x04]")
 _PUSH_END: Final = re.compile(rb"![0-9A-Fa-f]{0,4}\r?\n")
@@ -335,6 +336,9 @@ class Framer:
         inner = _FRAME_START.search(buf, 1, stop)
         if inner is not None and not data_message and inner.start() == 3 and buf[3] == 0x02:
             inner = _FRAME_START.search(buf, 4, stop)
+        if inner is None and self.role is Role.METER:
+            # a whole sign-on inside: the HHU gave up on this command and starts over
+            inner = _REQUEST_LINE.search(buf, 1, stop)
         if inner is not None:
             n = inner.start()
             stump = bytes(self._raw[:n])
@@ -355,7 +359,7 @@ class Framer:
         if pattern is not None and not message.partial and pattern.fullmatch(message.text):
             text = message.text.rstrip("\r\n")
             try:
-                return ErrorMessage(text[1:-1], bcc_ok=message.bcc_ok)
+                return ErrorMessage(text[1:-1], bcc_kind=message.bcc_kind, bcc_ok=message.bcc_ok)
             except LocalProtocolError:
                 return message
         return message

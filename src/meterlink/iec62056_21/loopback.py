@@ -23,6 +23,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from meterlink.errors import LocalProtocolError
 
@@ -39,7 +40,7 @@ from .events import (
 from .framer import NeedData
 from .messages import BREAK, Ack, CommandMessage, ErrorMessage, Nak
 
-__all__ = ["Fault", "MeterApp", "Side", "Wire", "even_parity"]
+__all__ = ["Fault", "MeterApp", "MeterApplication", "Side", "Wire", "even_parity"]
 
 Fault = Callable[[str, bytes], bytes]
 """(sender, bytes) -> the bytes that arrive."""
@@ -82,6 +83,15 @@ class Side:
     @property
     def handed_over(self) -> bool:
         return self.connection.state in (ClientState.BINARY, MeterState.BINARY)
+
+
+class MeterApplication(Protocol):
+    """What sits behind a meter connection on the line: answers its events."""
+
+    binary_greeting: bytes
+    """Raw bytes sent right after the meter entered mode E (an HDLC frame, say)."""
+
+    def handle(self, meter: MeterConnection, event: Event, now: float) -> None: ...
 
 
 @dataclass
@@ -165,7 +175,7 @@ class Wire:
         self,
         client: ClientConnection,
         meter: MeterConnection,
-        app: MeterApp | None = None,
+        app: MeterApplication | None = None,
         fault: Fault | None = None,
         *,
         echo: Collection[str] = (),
@@ -174,7 +184,7 @@ class Wire:
     ) -> None:
         self.client = Side("client", client)
         self.meter = Side("meter", meter)
-        self.app = app or MeterApp()
+        self.app: MeterApplication = app or MeterApp()
         self.fault = fault
         self.echo = frozenset(echo)
         self.eight_bit = eight_bit

@@ -1,0 +1,86 @@
+"""Run an emulated meter on TCP or a pseudo-terminal until Ctrl-C (or SIGTERM).
+
+The first line printed is where to connect: ``tcp://HOST:PORT`` or the pty's path, which a
+client opens like a serial port. ``--meter`` takes a TOML description (see
+``examples/meters/``); without it the built-in EMH LZQJ-XC runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from meterlink.emulator import MeterModel, builtin_description, load_description, open_server
+from meterlink.errors import MeterlinkError
+
+NAME = "emulate"
+HELP = "run an emulated meter on TCP or a pty (until Ctrl-C)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("protocol", choices=["iec62056-21"], help="the protocol the meter speaks")
+    parser.add_argument(
+        "--listen",
+        default="tcp://127.0.0.1:0",
+        help="tcp://HOST:PORT (port 0 picks a free one) or pty (default: %(default)s)",
+    )
+    parser.add_argument("--meter", metavar="FILE", help="meter description (TOML); default: built-in EMH")
+    parser.add_argument(
+        "--simulate-baud", action="store_true", help="pace transmissions at the line rate (10 bits/char)"
+    )
+    parser.add_argument(
+        "--check-line",
+        action="store_true",
+        help="pty only: bytes sent at a rate or format other than the meter's arrive as noise",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    description = load_description(args.meter) if args.meter else builtin_description()
+    meter = MeterModel(description)
+    asyncio.run(_serve(meter, args.listen, args.simulate_baud, args.check_line))
+    return 0
+
+
+async def _serve(meter: MeterModel, listen: str, simulate_baud: bool, check_line: bool) -> None:
+    server = await open_server(meter, listen, simulate_baud=simulate_baud, check_line=check_line)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        print(server.url, flush=True)
+        d = meter.description
+        modes = ", ".join(sorted(m.value for m in d.modes))
+        name = d.name or d.identification.text
+        print(
+            f"emulating {name} (/{d.identification.text}, modes {modes}) - Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run this command on its own (``python -m meterlink.cli.emulate``)."""
+    parser = argparse.ArgumentParser(prog=f"meterlink {NAME}", description=__doc__)
+    configure(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except MeterlinkError as exc:
+        print(f"meterlink: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
