@@ -6,24 +6,41 @@ The EMH and Metcom telegrams are the public samples of Runamook/iec_62056-21 ``t
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import datetime as dt
+import decimal
+import pickle
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meterlink.errors import LocalProtocolError, MalformedDataError, MeterlinkError
+from meterlink.errors import ChecksumError, LocalProtocolError, MalformedDataError, MeterlinkError
 from meterlink.iec62056_21.bcc import xor_bcc
 from meterlink.iec62056_21.profile import (
     Channel,
     LoadProfile,
+    Logbook,
     ProfileRow,
+    _load_profile,
+    _logbook,
+    _TextRow,
     parse_load_profile,
     parse_logbook,
     status_bits,
 )
-from meterlink.iec62056_21.readout import DataSet, Value, parse_data_block, parse_readout
+from meterlink.iec62056_21.readout import (
+    DataSet,
+    Value,
+    _block_text,
+    _parse_block,
+    parse_data_block,
+    parse_readout,
+)
 from meterlink.iec62056_21.values import MeterDateTime, Season
 from meterlink.obis import Obis
 
@@ -258,3 +275,227 @@ def test_values_of_rows_are_exact_decimals() -> None:
     rows = parse_load_profile(EMH_P01).rows
     assert all(isinstance(v, Decimal) for row in rows for v in row.values)
     assert sum(v for v in rows[0].values if v is not None) == Decimal("0.20976")
+
+
+# -- the fast path: the same profiles and logbooks as the general path ------------------------------
+#
+# parse_load_profile / parse_logbook read bytes and text through a fast path (runs of rows in bulk,
+# values typed on first access). _load_profile / _logbook over the readout parser's data sets, one
+# by one, is the general path it must agree with -- results, and errors down to data and offset.
+
+
+def _general_profile(text: str, profile: str | None = None) -> LoadProfile:
+    return _load_profile(_parse_block(text), profile)
+
+
+def _general_logbook(text: str, logbook: str | None = None) -> Logbook:
+    return _logbook(_parse_block(text), logbook)
+
+
+def _outcome(call: Callable[[], object]) -> tuple[object, ...]:
+    try:
+        result = call()
+    except MalformedDataError as exc:
+        return ("error", type(exc), str(exc), exc.data, exc.offset)
+    except (LocalProtocolError, OverflowError) as exc:
+        return ("error", type(exc), str(exc))
+    if isinstance(result, LoadProfile):  # every row's values typed, and compared as plain tuples
+        return ("profile", result, [(r.timestamp, r.status, r.values) for r in result.rows])
+    return ("result", result)
+
+
+_VALUES = st.sampled_from(
+    [
+        *("0.18374", "1", "", "007", "-3", "+4.", ".7", "12,5", "??", "1*kW", " 2", "1.2.3", ".", "1e3"),
+        *("NaN", "5 kWh", "\x00"),
+    ]
+)
+_ODD_ROWS = st.sampled_from(["(1)x(2)", "((1)", "(1))", "(1)(2", "(1)P.01(0240101001500)(00)(15)(1)(1)()"])
+
+
+@st.composite
+def _profile_blocks(draw: st.DrawFn) -> str:
+    """Mostly clean P.01/P.02 answers: re-emitted headers, registers around them, odd rows now and then."""
+    width = draw(st.integers(1, 4))
+    codes = "".join(f"({channel}.5)(kW)" for channel in range(1, width + 1))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["header", "header", "header", "register", "blank", "logbook"]))
+        if kind == "header":
+            address = draw(st.sampled_from(["P.01", "P.01", "P.02"]))
+            stamp = f"{draw(st.sampled_from('012'))}2401{draw(st.integers(10, 28))}001500"
+            status = draw(st.sampled_from(["00", "08", "80"]))
+            lines.append(f"{address}({stamp})({status})(15)({width}){codes}")
+        elif kind == "register":
+            lines.append(draw(st.sampled_from(["1.8.0(1)", "0-1:24.3.0(1)(2)", "GARBAGE", "!", "F.F(00)"])))
+        elif kind == "blank":
+            lines.append("")
+        else:
+            lines.append("P.98(0240101120000)(00)()(1)(C.11.0)()")
+        for _ in range(draw(st.integers(0, 8))):
+            count = width if draw(st.integers(0, 20)) else draw(st.integers(1, 5))
+            lines.append("".join(f"({draw(_VALUES)})" for _ in range(count)))
+    if draw(st.integers(0, 10)) == 0:
+        lines.append(draw(_ODD_ROWS))
+    end = draw(st.sampled_from(["\r\n", "\r\n", "\n", "\r"]))
+    return end.join(lines) + end + draw(st.sampled_from(["", "!\r\n"]))
+
+
+@given(_profile_blocks(), st.sampled_from([None, "P.01", "P.02", "P.98"]))
+@settings(max_examples=400)
+def test_fast_path_gives_what_the_general_path_gives(text: str, which: str | None) -> None:
+    expected = _outcome(lambda: _general_profile(text, which))
+    assert _outcome(lambda: parse_load_profile(text, profile=which)) == expected
+    assert _outcome(lambda: parse_load_profile(text.encode("ascii"), profile=which)) == expected
+    readout = parse_data_block(text)  # rows of a parsed readout are batched too
+    assert _outcome(lambda: parse_load_profile(readout, profile=which)) == expected
+    expected_log = _outcome(lambda: _general_logbook(text, which))
+    assert _outcome(lambda: parse_logbook(text, logbook=which)) == expected_log
+    assert _outcome(lambda: parse_logbook(readout, logbook=which)) == expected_log
+
+
+@given(st.text(alphabet="P.01()\r\n0123456789*kW-:;", max_size=200))
+def test_fast_path_agrees_on_random_profile_text(text: str) -> None:
+    assert _outcome(lambda: parse_load_profile(text)) == _outcome(lambda: _general_profile(text))
+    assert _outcome(lambda: parse_logbook(text)) == _outcome(lambda: _general_logbook(text))
+
+
+BIG_P01 = "P.01(1220823161500)(00)(15)(2)(1.5)(kW)(2.5)(kW)\r\n" + "".join(
+    f"({k}.5)({k % 7},25)\r\n" for k in range(500)
+)
+
+
+def test_fast_path_rows_are_built_in_bulk_with_lazy_values() -> None:
+    profile = parse_load_profile(BIG_P01)
+    assert len(profile) == 500
+    assert all(type(row) is _TextRow for row in profile)  # the fast path was taken
+    assert profile == _general_profile(BIG_P01)
+    row = profile.rows[499]
+    assert row.timestamp == summer(2022, 8, 28, 21, 0)  # 16:15 + 499 x 15 min
+    values = row.values
+    assert values == (Decimal("499.5"), Decimal("2.25"))
+    assert row.values is values  # typed once, then kept
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        EMH_P01 + "\r\n(1)(2)(3)\r\n",  # a row of the wrong width: the general path raises
+        "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n(1)x(2)\r\n",  # not exactly groups
+        "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n((2)\r\n",
+        "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n(2\r\n",  # closed by the line end
+        "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n(€)\r\n",  # beyond latin-1
+        "1.8.0(1)\r\n(1)P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(2)\r\n",  # a header after a row
+        "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n0-1:24.3.0(1)\r\n(5)\r\n(x)y\r\n",
+        "P.01(9991231234500)(00)(99999999)(1)(1.5)(kW)\r\n" + "(1)\r\n" * 60,  # past year 9999
+    ],
+)
+def test_fast_path_leaves_what_it_cannot_prove_to_the_general_path(block: str) -> None:
+    data = block.encode("utf-8")  # bytes: bit 7 cleared, then as text
+    for given_data, text in ((block, block), (data, _block_text(data))):
+        assert _outcome(partial(parse_load_profile, given_data)) == _outcome(partial(_general_profile, text))
+        assert _outcome(partial(parse_logbook, given_data)) == _outcome(partial(_general_logbook, text))
+
+
+def test_wrong_row_width_raises_the_general_error_with_data_and_offset() -> None:
+    with pytest.raises(MalformedDataError, match="3 values for 2 channels") as info:
+        parse_load_profile(BIG_P01 + "(1)(2)(3)\r\n")
+    assert info.value.data == b"(1)(2)(3)"
+    assert info.value.offset == 0
+
+
+def test_rows_continuing_a_register_are_not_profile_rows() -> None:
+    block = "P.01(0240101001500)(00)(15)(1)(1.5)(kW)\r\n(1)\r\n0-1:24.3.0(1)(2)\r\n(5)\r\n(6)\r\n"
+    assert [row.values for row in parse_load_profile(block)] == [(Decimal(1),)]
+    assert parse_load_profile(block) == _general_profile(block)
+
+
+def test_framed_answer_takes_the_fast_path_after_its_bcc_check() -> None:
+    body = BIG_P01.encode() + b"\x03"
+    framed = b"\x02" + body + bytes((xor_bcc(body),))
+    assert parse_load_profile(framed) == _general_profile(BIG_P01)
+    with pytest.raises(ChecksumError):
+        parse_load_profile(framed[:-1] + bytes((framed[-1] ^ 1,)))
+
+
+def test_rows_built_by_a_caller_are_read_one_by_one() -> None:
+    header = parse_data_block("P.01(0240101001500)(00)(15)(1)(1.5)(kW)")[0]
+    rows = [DataSet("", [Value("1")]), DataSet("", [Value("2", "kW")])]
+    profile = parse_load_profile([header, *rows])
+    assert [row.values for row in profile] == [(Decimal(1),), (Decimal(2),)]
+    assert all(type(row) is ProfileRow for row in profile)
+
+
+def test_logbook_rows_from_the_fast_path() -> None:
+    block = "P.98(0240101120000)(00)()(1)(C.11.0)()\r\n" + "(4)\r\n(5*s)(6)\r\n" * 3
+    logbook = parse_logbook(block)
+    assert logbook == _general_logbook(block)
+    assert [[v.raw for v in entry.values] for entry in logbook][:3] == [[], ["4"], ["5*s", "6"]]
+
+
+# -- a lazily typed row is a ProfileRow in every observable way -------------------------------------
+
+
+LAZY_BLOCK = "P.01(0240101001500)(00)(15)(3)(1.5)(kW)(2.5)(kW)(3.5)()\r\n()(????)(7)\r\n(1,5)(-2)(+.5)\r\n"
+
+
+def test_lazy_row_compares_hashes_and_prints_as_a_profile_row() -> None:
+    lazy = parse_load_profile(LAZY_BLOCK).rows
+    eager = _general_profile(LAZY_BLOCK).rows
+    assert [type(row) for row in lazy] == [_TextRow, _TextRow]
+    assert [type(row) for row in eager] == [ProfileRow, ProfileRow]
+    for a, b in zip(lazy, eager, strict=True):
+        assert a == b
+        assert b == a
+        assert not a != b  # noqa: SIM202 - the != operator itself is under test
+        assert hash(a) == hash(b)
+        assert repr(a) == repr(b)
+        assert isinstance(a, ProfileRow)
+        assert dataclasses.astuple(a) == dataclasses.astuple(b)
+        assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert lazy[0].values == (None, None, Decimal(7))
+    assert lazy[1].values == (Decimal("1.5"), Decimal(-2), Decimal("0.5"))
+    assert lazy[0] != lazy[1]
+    assert lazy[0].__eq__(lazy[0].timestamp) is NotImplemented
+
+
+def test_lazy_row_copies_pickles_replaces_and_stays_frozen() -> None:
+    row = parse_load_profile(LAZY_BLOCK).rows[1]
+    eager = _general_profile(LAZY_BLOCK).rows[1]
+    for twin in (copy.copy(row), copy.deepcopy(row), pickle.loads(pickle.dumps(row))):
+        assert type(twin) is ProfileRow
+        assert twin == eager
+    changed = dataclasses.replace(row, status=5)
+    assert changed == dataclasses.replace(eager, status=5)
+    assert changed.values == eager.values
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.values = ()  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.status = 1  # type: ignore[misc]
+    match row:
+        case ProfileRow(timestamp, status, values):
+            assert (timestamp, status, values) == (eager.timestamp, eager.status, eager.values)
+        case _:
+            pytest.fail("a lazy row matches the ProfileRow pattern")
+
+
+def test_lazy_values_ignore_the_callers_decimal_context() -> None:
+    profile = parse_load_profile(LAZY_BLOCK + "(.)(1.2.3)(123456789012345678901234567890.5)\r\n")
+    with decimal.localcontext() as context:
+        context.traps[decimal.InvalidOperation] = False  # Decimal("") would give NaN here
+        context.prec = 3
+        values = [row.values for row in profile]
+    assert values == [
+        (None, None, Decimal(7)),
+        (Decimal("1.5"), Decimal(-2), Decimal("0.5")),
+        (None, None, Decimal("123456789012345678901234567890.5")),
+    ]
+
+
+def test_rows_past_the_year_9999_raise_malformed_data_not_overflow() -> None:
+    from meterlink.errors import MalformedDataError
+
+    # a capture period of 999999999 minutes (some 1,900 years): the sixth row is past 9999
+    block = b"P.01(1991231234500)(00)(999999999)(1)(1.5)(kW)\r\n" + b"(1.0)\r\n" * 6
+    with pytest.raises(MalformedDataError, match="9999"):
+        parse_load_profile(block)

@@ -18,8 +18,12 @@ from meterlink.iec62056_21.readout import (
     DataSet,
     Readout,
     Value,
+    _block_body,
     _parse_block,
     _parse_block_general,
+    _parse_lines,
+    _PartitionedDataSet,
+    _trim,
     parse_data_block,
     parse_readout,
 )
@@ -811,3 +815,85 @@ def test_random_text_blocks_never_raise(text: str) -> None:
     data_sets = parse_data_block(text)
     for data_set in data_sets:
         assert isinstance(data_set.raw, str)
+
+
+# The line-level fast path (_parse_lines) against the general tokenizer, line ends of every kind
+# included: CR LF, LF, CR, doubled, and the characters str.splitlines() also breaks at but the
+# tokenizer does not (VT, FF, FS, NEL, LINE SEPARATOR).
+_BREAKS = st.sampled_from(
+    ["\r\n", "\r\n", "\r\n", "\n", "\r", "\r\n\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]
+)
+_ROW_PIECES = st.sampled_from(["(1)", "(0.5*kW)", "()", "(2)(3)", "(", ")", "x", "!"])
+_LINES = st.one_of(
+    st.lists(_LINE_PIECES, max_size=6).map("".join),
+    st.sampled_from(["P.01(0240101001500)(00)(15)(1)(1.5)(kW)", "P.98(1)", "0-1:24.3.0(1)", "1.8.0(1)"]),
+    st.lists(_ROW_PIECES, min_size=1, max_size=3).map("".join),
+)
+
+
+@st.composite
+def _blocks(draw: st.DrawFn) -> str:
+    lines = draw(st.lists(_LINES, max_size=10))
+    end = draw(st.sampled_from(["", "!", "!\r\n", "!1A2B\r\n"]))
+    return "".join(line + draw(_BREAKS) for line in lines) + end
+
+
+@given(_blocks())
+@settings(max_examples=1000)
+def test_line_fast_path_agrees_with_general_tokenizer(text: str) -> None:
+    expected = _parse_block_general(_block_body(text)) if _block_body(text) else ()
+    parsed = _parse_block(text)
+    assert parsed == expected
+    seen = [(d.raw, d.malformed, d.values) for d in parsed]
+    assert seen == [(d.raw, d.malformed, d.values) for d in expected]
+
+
+def _fast(text: str) -> tuple[DataSet, ...] | None:
+    """What the line fast path makes of a block (None: it leaves the block to the tokenizer)."""
+    return _parse_lines(_trim(text))
+
+
+def test_profile_rows_below_their_header_take_the_fast_path() -> None:
+    block = (
+        "0.0.0(1)\r\nP.01(0240101001500)(00)(15)(2)(1.5)(kW)(2.5)(kW)\r\n(1)(2)\r\n(3)(4)\r\nF.F(0)\r\n!\r\n"
+    )
+    fast = _fast(block)
+    assert fast is not None
+    assert all(type(d) is _PartitionedDataSet for d in fast)
+    assert [d.address for d in fast] == ["0.0.0", "P.01", "", "", "F.F"]
+    assert fast == _parse_block_general(_block_body(block))
+    assert _fast("(1)(2)\n(3)") is not None  # rows with no header above them (LIS-200 archive)
+    lf = block.replace("\r\n", "\n")
+    assert _fast(lf) == fast
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "0-1:24.3.0(1)(2)\r\n(54.386)\r\n",  # a bare line below a register continues it
+        "P.01(1)\r\n(1)\r\n1.8.0(5)\r\n(6)\r\n",  # ... also after an earlier run of rows
+        "1.8.0(1)\r\n2.8.0(2)\n3.8.0(3)",  # mixed line ends
+        "1.8.0(1)\r2.8.0(2)",  # CR only
+        "1.8.0(1)\r\n\r\n2.8.0(2)",  # a blank line
+        "1.8.0(1)\x0b2.8.0(2)",  # splitlines() breaks at VT, the tokenizer does not
+        "1.8.0(1)\x1c2.8.0(2)",
+        "1.8.0(1)\x852.8.0(2)",
+        "1.8.0(1)\u20282.8.0(2)",
+        "1.8.0(1)\r\n2.8.0(2)x",  # text after the last group
+        "1.8)0(1)",  # a bracket in the address
+        "1.8.0((1)",
+        "1.8.0(1))",
+        "1.8.0(1)x(2)",
+        "1.8.0(1",  # the line end closes an unclosed group
+        "GARBAGE",
+    ],
+)
+def test_line_fast_path_declines_what_it_cannot_prove(block: str) -> None:
+    assert _fast(block) is None
+    assert _parse_block(block) == _parse_block_general(_block_body(block))
+
+
+def test_continuation_after_a_fast_path_decline_is_kept() -> None:
+    (gas,) = parse_data_block("0-1:24.3.0(121106140000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00054.386)\r\n")
+    assert gas.address == "0-1:24.3.0"
+    assert gas.values[-1].value == "00054.386"

@@ -225,3 +225,31 @@ def test_date_like_text_raises_only_malformed_data(text: str) -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=4))
 def test_decimal_round_trip(number: Decimal) -> None:
     assert parse_decimal(f"{number:f}") == number
+
+
+# -- the plain-spelling fast path of parse_decimal ----------------------------------------------
+
+
+class _Text(str):
+    """A str subclass: parse_decimal takes its general path for it (the fast path wants str)."""
+
+    __slots__ = ()
+
+
+def _decimal_outcome(text: str) -> tuple[object, ...]:
+    try:
+        number = parse_decimal(text)
+    except MalformedDataError as exc:
+        return ("error", str(exc), exc.data, exc.offset)
+    return ("ok", number.as_tuple())  # digits, exponent and the sign of zero, not just the value
+
+
+@given(st.text(alphabet="0123456789.,+- \t\x00e", max_size=12))
+def test_parse_decimal_fast_path_agrees_with_the_general_path(text: str) -> None:
+    assert _decimal_outcome(text) == _decimal_outcome(_Text(text))
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "+5", "5.", "-.5", "007.250", "1" * 60 + ".5"])
+def test_parse_decimal_plain_spellings_keep_digits_and_exponent(text: str) -> None:
+    assert _decimal_outcome(text) == _decimal_outcome(_Text(text))
+    assert parse_decimal(text).as_tuple() == parse_decimal(f" {text} ").as_tuple()

@@ -82,6 +82,8 @@ _DSMR_SUFFIX: Final = {"W": Season.NORMAL, "S": Season.SUMMER}
 _PAD: Final = " \t\x00"
 
 _DECIMAL_RE: Final = re.compile(r"([+-]?) *([0-9]*)(?:[.,]([0-9]*))?", re.ASCII)
+# The common spelling (no padding, no comma): Decimal() reads it exactly as _DECIMAL_RE's parts do.
+_PLAIN_DECIMAL_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?", re.ASCII)
 _INT_RE: Final = re.compile(r"([+-]?)([0-9A-Za-z]+)", re.ASCII)
 
 # Digit-only timestamps are told apart by length; separated ones by their punctuation.
@@ -116,6 +118,8 @@ def parse_decimal(text: str) -> Decimal:
     ``" -001234,50"`` gives ``Decimal('-1234.50')``. Exponents, thousands separators, ``NaN`` and
     anything but ASCII digits are rejected (``Decimal()`` itself would accept some of them).
     """
+    if type(text) is str and _PLAIN_DECIMAL_RE.fullmatch(text) is not None:
+        return Decimal(text)  # the same string the general path below would build
     core, offset = _strip(text)
     match = _DECIMAL_RE.fullmatch(core)
     if match is None:
