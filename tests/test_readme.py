@@ -6,6 +6,10 @@ import contextlib
 import io
 import re
 import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,10 +44,56 @@ def test_python_example_runs_and_prints_what_it_says(block: str) -> None:
         assert expected in printed, f"README promises {expected!r}; printed {printed!r}"
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if "meterlink " in c])
-def test_meterlink_command_in_readme_runs(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    argv = shlex.split(command[command.index("meterlink ") :])[1:]
+FOREGROUND = [c for c in COMMANDS if "meterlink " in c and not c.endswith("&")]
+BACKGROUND = [c for c in COMMANDS if "meterlink " in c and c.endswith("&")]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def readme_servers() -> Iterator[dict[str, str]]:
+    """Start the README's background commands (``... &``) on free ports, as a user's shell would."""
+    replacements: dict[str, str] = {}
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        for command in BACKGROUND:
+            argv = shlex.split(command[command.index("meterlink ") :].rstrip("& "))[1:]
+            for address in re.findall(r"127\.0\.0\.1:\d+", command):
+                replacements.setdefault(address, f"127.0.0.1:{_free_port()}")
+            argv = [_replace(arg, replacements) for arg in argv]
+            process = subprocess.Popen(
+                [sys.executable, "-m", "meterlink.cli.main", *argv],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            processes.append(process)
+            assert process.stdout is not None
+            assert process.stdout.readline().strip(), f"{command!r} printed no address"
+        yield replacements
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _replace(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize("command", FOREGROUND)
+def test_meterlink_command_in_readme_runs(
+    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, readme_servers: dict[str, str]
+) -> None:
+    monkeypatch.chdir(ROOT if "tests/" in command else tmp_path)
+    argv = [_replace(arg, readme_servers) for arg in shlex.split(command[command.index("meterlink ") :])[1:]]
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         assert main(argv) == 0
