@@ -1,16 +1,21 @@
 """Start emulated meters and read them live, in every IEC 62056-21 mode, without hardware.
 
-Each meter is the meter side of the protocol state machine, talking to the client side over a
-simulated serial line whose clock is virtual: rate switches, reaction times and character
-times are what a real line would show, yet the whole tour takes a fraction of a second.
+First a tour of every mode: each meter is the meter side of the protocol state machine, talking
+to the client side over a simulated serial line whose clock is virtual (rate switches, reaction
+times and character times are what a real line would show, yet the tour takes a fraction of a
+second). Then the real thing: the meter emulator on a local TCP port, read by the client with
+real sockets and real timing, as ``meterlink read`` would read a meter behind a converter.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from meterlink.emulator import EmulatorThread
+from meterlink.iec62056_21.client import Client
 from meterlink.iec62056_21.connection import (
     ClientConnection,
     ClientSettings,
@@ -189,6 +194,20 @@ def _programming(meter: DemoMeter) -> dict[str, Any]:
     }
 
 
+def _live() -> dict[str, Any]:
+    """The built-in emulated meter on 127.0.0.1, read over a real socket in real time."""
+    started = time.monotonic()
+    with EmulatorThread() as emulator, Client.from_url(emulator.url) as meter:
+        readout = meter.read_out()
+        ident = readout.identification
+        return {
+            "meter": f"emulator on {emulator.url}",
+            "identification": ident.text if ident else None,
+            "seconds": round(time.monotonic() - started, 2),
+            "readout": readout,
+        }
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--rows", type=int, default=12, help="rows per readout table (default 12)")
@@ -199,10 +218,11 @@ def run(args: argparse.Namespace) -> int:
     results.append(_push(PUSH))
     results.append(_binary(HDLC))
     programming = _programming(ELECTRICITY)
+    live = _live()
     if args.json:
         document = [
             {k: (v.to_dict() if isinstance(v, Readout) else v) for k, v in result.items()}
-            for result in results
+            for result in (*results, live)
         ]
         document.append(programming)
         print(to_json(document))
@@ -223,4 +243,7 @@ def run(args: argparse.Namespace) -> int:
         shown = " ".join(f"{g['value']}{' ' + g['unit'] if g['unit'] else ''}" for g in groups)
         print(f"R5 {address:8} -> {shown}")
     print(f"B0 sent, session closed after {programming['line_seconds']:.2f} s on the line")
+    print()
+    print(f"== live: {live['meter']}: /{live['identification']}, read in {live['seconds']:.2f} s")
+    print(readout_table(live["readout"], limit=args.rows))
     return 0
