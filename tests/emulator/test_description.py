@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from meterlink.emulator import Access, Faults, Protocol, builtin_description, load_description
+from meterlink.emulator import Access, Faults, MeterModel, Protocol, builtin_description, load_description
 from meterlink.emulator.description import builtin_text, format_number, parse_description
 from meterlink.errors import LocalProtocolError
 from meterlink.iec62056_21.messages import ProtocolMode
@@ -64,6 +64,13 @@ def test_modes_can_be_restricted() -> None:
 def test_default_reaction_time_follows_the_manufacturer_case() -> None:
     assert describe("/ISk5MT174").reaction_time == 0.02
     assert describe("/ISK5MT174").reaction_time == 0.2
+
+
+def test_after_readout_timeout_reaches_the_meter_settings() -> None:
+    assert MeterModel(describe()).settings().after_readout_timeout == 1.5
+    quick = describe(meter="after_readout_timeout = 0.1")
+    assert quick.after_readout_timeout == 0.1
+    assert MeterModel(quick).settings().after_readout_timeout == 0.1
 
 
 def test_numbers_keep_the_printed_width() -> None:

@@ -191,6 +191,27 @@ def test_echo_with_parity_is_dropped() -> None:
     assert drain(framer) == [DataMessage(b"0.9.1(1)")]
 
 
+def test_an_answer_that_begins_like_the_echo_is_not_eaten() -> None:
+    # a fast meter's identification arriving byte by byte while our request's echo is expected:
+    # its '/' must not be dropped as the first byte of that echo
+    framer = Framer(Role.CLIENT)
+    framer.expect_echo(b"/?!\r\n")
+    framer.feed(b"/")
+    assert drain(framer) == []
+    for byte in IDENT[1:]:
+        framer.feed(bytes([byte]))
+    assert drain(framer) == [Identification.from_text("EMH5\\@D4EM4TII")]
+
+
+def test_echoes_of_two_transmissions_are_matched_one_by_one() -> None:
+    framer = Framer(Role.CLIENT)
+    framer.expect_echo(b"\x06")
+    framer.expect_echo(b"\x15")
+    framer.feed(b"\x06\x15" + DataMessage(b"(3)(4)").to_bytes())
+    assert drain(framer) == [DataMessage(b"(3)(4)")]
+    assert framer.discarded == 2
+
+
 def test_no_echo_means_the_answer_is_read() -> None:
     framer = Framer(Role.CLIENT)
     framer.expect_echo(b"\x06")  # we ACKed a block; the line does not echo

@@ -60,11 +60,12 @@ def _sessions() -> tuple[list[bytes], list[bytes], dict[tuple[str, str], Connect
         ident: str,
         script: Callable[[Wire, ClientConnection], None],
         app: MeterApp | None = None,
+        fault: Callable[[str, bytes], bytes] | None = None,
         **client: Any,
     ) -> None:
         settings = ClientSettings(max_message_size=MAX_MESSAGE, **client)
         meter = MeterConnection(MeterSettings(Identification.from_text(ident), operand="1234"))
-        w = Wire(ClientConnection(settings), meter, app or MeterApp())
+        w = Wire(ClientConnection(settings), meter, app or MeterApp(), fault)
         with contextlib.suppress(MeterlinkError):  # a silent meter: the client gives up
             script(w, w.client.connection)  # type: ignore[arg-type]
         to_client.append(b"".join(w.meter_sent()))
@@ -111,6 +112,16 @@ def _sessions() -> tuple[list[bytes], list[bytes], dict[tuple[str, str], Connect
     # meters that keep the HHU waiting, for their "due" states
     session("EMH5\\@D4EM4TII", readout, MeterApp(answer_readout=False), retries=0)
     session("EMH5\\@D4EM4TII", programming, MeterApp(silent="R"), password="00000000", retries=0)
+    # a lost ACK to the password: answered on the repeat, the first command waits out duplicates
+    lost: list[bytes] = []
+
+    def lose_first_ack(side: str, data: bytes) -> bytes:
+        if side == "meter" and data == b"\x06" and not lost:
+            lost.append(data)
+            return b""
+        return data
+
+    session("EMH5\\@D4EM4TII", programming, fault=lose_first_ack, password="00000000")
     return to_client, to_meter, snapshots
 
 

@@ -1291,3 +1291,95 @@ def test_second_session_after_a_readout() -> None:
         w.run()
     assert len(w.client_events(ReadoutReceived)) == 3
     check_reaction_times(w)
+
+
+# -- answers that come twice, late, or as our own echo -----------------------------------------------
+def test_a_lost_block_restarts_the_answer_without_keeping_the_first_blocks() -> None:
+    # the third block never arrives: the client repeats the command and the meter starts over
+    value = "".join(f"({i:04d})" for i in range(30))
+    app = MeterApp(registers={"P.01": value}, block_size=48)
+    blocks: list[bytes] = []
+
+    def fault(who: str, data: bytes) -> bytes:
+        if who == "meter" and data.startswith(b"\x02") and data[-2] in (0x03, 0x04):
+            blocks.append(data)
+            if len(blocks) == 3:
+                return b""
+        return data
+
+    w, client = programming_wire(app=app, fault=fault)
+    command = CommandMessage.read("P.01", command_type="6")
+    client.send_command(command, w.now)
+    w.run()
+    text = f"P.01({value})"
+    assert w.client_sent().count(command.to_bytes()) == 2
+    assert w.client_events(DataReceived) == [DataReceived(command, text, -(-len(text) // 48))]
+
+
+def test_a_repeat_the_client_provoked_is_not_taken_for_the_next_answer() -> None:
+    # The answer loses its ETX: the client times out and repeats the command; the damaged and
+    # the good answer arrive together, the client NAKs the first and takes the second. The
+    # meter's repeat (for the NAK) must not become the answer to the next command.
+    app = MeterApp(registers={"0.9.1": "101415", "C.1.0": "12345678"})
+    damaged: list[bytes] = []
+
+    def fault(who: str, data: bytes) -> bytes:
+        if who == "meter" and data.startswith(b"\x020.9.1") and not damaged:
+            damaged.append(data)
+            return data.replace(b"\x03", b"")
+        return data
+
+    w, client = programming_wire(app=app, fault=fault)
+    first = CommandMessage.read("0.9.1", command_type="5")
+    client.send_command(first, w.now)
+    w.run(stop=lambda: bool(w.client_events(DataReceived)))
+    assert w.client_events(DataReceived) == [DataReceived(first, "0.9.1(101415)")]
+    assert w.client_sent()[-1] == NAK
+    second = CommandMessage.read("C.1.0", command_type="5")
+    client.send_command(second, w.now)  # at once: the meter's repeat is still on its way
+    assert state(client) is ClientState.SETTLING
+    w.run()
+    assert w.client_events(DataReceived)[1:] == [DataReceived(second, "C.1.0(12345678)")]
+    # sent: the damaged one, the answer to the repeat, and the repeat for our NAK (ignored)
+    assert w.meter_sent().count(data_message("0.9.1(101415)")) == 3
+    assert state(client) is ClientState.PROGRAMMING
+
+
+def test_the_first_block_twice_after_a_repeat_is_acknowledged_once() -> None:
+    # The meter's first answer is late: the client repeats the command, then receives the
+    # late first block and the first block of the answer to the repeat. One ACK, or the meter
+    # would skip a block.
+    value = "".join(f"({i:04d})" for i in range(30))
+    app = MeterApp(registers={"P.01": value}, block_size=48)
+    first_blocks: list[bytes] = []
+
+    def fault(who: str, data: bytes) -> bytes:
+        if who == "meter" and data.startswith(b"\x02P.01") and not first_blocks:
+            first_blocks.append(data)
+            return b""  # held back, delivered late below
+        return data
+
+    w, client = programming_wire(app=app, fault=fault)
+    command = CommandMessage.read("P.01", command_type="6")
+    client.send_command(command, w.now)
+    w.run(stop=lambda: w.client_sent().count(command.to_bytes()) == 2)
+    client.receive_data(first_blocks[0], w.now)  # the late one, just before the new answer
+    w.run()
+    text = f"P.01({value})"
+    assert w.client_events(DataReceived) == [DataReceived(command, text, -(-len(text) // 48))]
+
+
+@pytest.mark.parametrize("late", [ACK, CommandMessage.read("P.01", command_type="6").to_bytes()])
+def test_a_late_echo_of_our_own_message_is_not_an_answer(late: bytes) -> None:
+    # an echo that comes after the echo window (here: no echo was expected at all) of our block
+    # ACK or of our command: a meter answers neither with an ACK or a command
+    value = "".join(f"({i:04d})" for i in range(30))
+    app = MeterApp(registers={"P.01": value}, block_size=48)
+    w, client = programming_wire(app=app, client=ClientSettings(password="00000000", echo=False))
+    command = CommandMessage.read("P.01", command_type="6")
+    client.send_command(command, w.now)
+    w.run(stop=lambda: w.client_sent().count(ACK) == 1)
+    client.receive_data(late, w.now)
+    w.run()
+    text = f"P.01({value})"
+    assert w.client_events(DataReceived) == [DataReceived(command, text, -(-len(text) // 48))]

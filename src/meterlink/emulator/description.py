@@ -335,6 +335,8 @@ class MeterDescription:
     reaction_time: float = 0.2
     switch_delay: float = 0.5
     option_timeout: float = 2.0
+    after_readout_timeout: float = 1.5
+    """How long the meter stays at the readout's rate for a NAK (repeat request) after it."""
     inactivity_timeout: float = 120.0
     operand: str = ""
     bcc: BccKind = BccKind.XOR
@@ -717,6 +719,7 @@ def _description(root: Table) -> MeterDescription:
     reaction = meter.number("reaction_time", default_tr, minimum=0.0)
     switch = meter.number("switch_delay", 0.5, minimum=0.0)
     option = meter.number("option_timeout", 2.0, minimum=0.0)
+    after_readout = meter.number("after_readout_timeout", 1.5, minimum=0.0)
     inactivity = meter.number("inactivity_timeout", 120.0, minimum=0.001)
     block = meter.integer("block_size", 64, minimum=0) or None
     operand = meter.text("operand", "") or ""
@@ -828,6 +831,7 @@ def _description(root: Table) -> MeterDescription:
         reaction_time=reaction if reaction is not None else default_tr,
         switch_delay=switch if switch is not None else 0.5,
         option_timeout=option if option is not None else 2.0,
+        after_readout_timeout=after_readout if after_readout is not None else 1.5,
         inactivity_timeout=inactivity if inactivity is not None else 120.0,
         operand=operand,
         bcc=BccKind(bcc_name),

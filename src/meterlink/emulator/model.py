@@ -140,6 +140,7 @@ class MeterModel:
             reaction_time=d.reaction_time,
             switch_delay=d.switch_delay,
             option_timeout=d.option_timeout,
+            after_readout_timeout=d.after_readout_timeout,
             inactivity_timeout=self.faults.inactivity_timeout or d.inactivity_timeout,
             operand=d.operand,
             accept_lower_baud=d.accept_lower_baud,

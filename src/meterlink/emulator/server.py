@@ -8,6 +8,11 @@ order, never before ``Send.not_before``. The meter pushes mode D telegrams by it
 description says so, and in mode E it holds the link until the client has been quiet for the
 inactivity timeout.
 
+What the meter hears arrives, as on a line, when its last character would have: its reaction
+time and switch delay count from there (a pty or socket delivers at once, while the client waits
+out its own line time before switching). Mode D telegrams go out at the rate the
+identification's ``Z`` names.
+
 ``simulate_baud`` paces transmissions at the line rate (10 bits per character), so a client can
 measure what a real 300 Bd line would take. On the pty, ``check_line`` compares the client's
 termios (rate, character size, parity) with the meter's line at every transfer and hands over
@@ -37,6 +42,7 @@ from meterlink.errors import LocalProtocolError, MeterlinkError
 from meterlink.iec62056_21._state import MeterState
 from meterlink.iec62056_21.events import BinaryModeEntered, Send, SetLink
 from meterlink.iec62056_21.framer import NeedData
+from meterlink.transport.base import line_time
 
 from .description import MeterDescription
 from .line import LineFormat, format_of_termios, transfer
@@ -221,11 +227,17 @@ class LineSession:
         self._out: asyncio.Queue[_Transmit | _Switch] = asyncio.Queue()
         self._binary_until: float | None = None
         self._last_rx = float("-inf")
+        self._rx_free = 0.0
+        """When the last character heard so far has fully arrived at the meter's rate."""
         self._planned = 0.0
         """When the last queued transmission may start (for the mode E quiet timer)."""
         interval = meter.description.push_interval
         self._push_interval = interval if meter.pushes else None
         self._next_push = time.monotonic() + (interval or 0.0)
+        self._push_line = LineFormat.meter(meter.description.identification.baud_rate, 7)
+        """Telegrams go out at the rate the identification names (Z = 5: 9600 Bd, 3: 2400 Bd)."""
+        if self._push_interval is not None and not self.connection.listening:
+            self.line = self._push_line  # a push-only meter's UART never leaves that rate
 
     # -- the receiving side ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -236,7 +248,10 @@ class LineSession:
                 wake = self._wake_at()
                 timeout = None if wake is None else max(0.0, wake - time.monotonic())
                 try:
-                    data = await asyncio.wait_for(self.port.incoming.get(), timeout)
+                    # not asyncio.wait_for: before Python 3.12 it can swallow the cancellation
+                    # that stops the server when a chunk arrives at the same moment
+                    async with asyncio.timeout(timeout):
+                        data = await self.port.incoming.get()
                 except TimeoutError:
                     data = b""
                 if data is None:
@@ -259,6 +274,10 @@ class LineSession:
         try:
             if data:
                 data = self.port.hears(data, self.line)
+                # A pty or socket hands over at once what a line delivers character by character:
+                # the meter hears the last byte only after its line time (its tr and switch delay
+                # count from there, as the client's drain does).
+                now = self._rx_free = max(now, self._rx_free) + line_time(len(data), self.line.baud_rate)
                 if self._binary_until is not None:
                     self._binary_until = now + conn.settings.inactivity_timeout  # HDLC would go here
                 else:
@@ -275,10 +294,22 @@ class LineSession:
                 while self._next_push <= now:
                     self._next_push += self._push_interval
                 if conn.state is MeterState.IDLE:
-                    conn.push(self.meter.push_data(now), now)
+                    self._push(now)
         except MeterlinkError as exc:  # pragma: no cover - defensive: a meter shrugs and goes on
             log.debug("meter ignored input: %s", exc)
         self._drain(now)
+
+    def _push(self, now: float) -> None:
+        """One telegram at the push rate; a meter that also answers requests returns to 300 Bd."""
+        conn = self.connection
+        rest = LineFormat.meter(300, 7)
+        switch = conn.listening and self._push_line != rest
+        if switch:
+            self._out.put_nowait(_Switch(self._push_line, 0.0))
+        conn.push(self.meter.push_data(now), now)
+        self._drain(now)
+        if switch:
+            self._out.put_nowait(_Switch(rest, 0.0))
 
     def _drain(self, now: float) -> None:
         conn = self.connection

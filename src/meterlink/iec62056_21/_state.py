@@ -69,6 +69,7 @@ class ClientState(StrEnum):
     AWAIT_OPERAND = "awaiting P0 operand"
     AWAIT_PASSWORD_REPLY = "awaiting password reply"
     PROGRAMMING = "programming"
+    SETTLING = "letting late replies pass"
     AWAIT_REPLY = "awaiting command reply"
     AWAIT_BINARY_CONFIRM = "awaiting mode E confirmation"
     BINARY = "handed over (mode E)"
@@ -98,6 +99,7 @@ _ACTIVE_CLIENT: Final = (
     C.AWAIT_OPERAND,
     C.AWAIT_PASSWORD_REPLY,
     C.PROGRAMMING,
+    C.SETTLING,
     C.AWAIT_REPLY,
     C.AWAIT_BINARY_CONFIRM,
 )
@@ -136,8 +138,22 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     (C.AWAIT_PASSWORD_REPLY, I.ERROR): ("on_password_error", frozenset({C.IDLE})),
     (C.AWAIT_PASSWORD_REPLY, I.TIMEOUT): ("resend_command", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
     # programming mode
-    (C.PROGRAMMING, I.SEND_COMMAND): ("send_command", frozenset({C.AWAIT_REPLY, C.PROGRAMMING})),
-    (C.AWAIT_REPLY, I.ACK): ("on_command_ack", frozenset({C.PROGRAMMING})),
+    (C.PROGRAMMING, I.SEND_COMMAND): (
+        "send_command",
+        frozenset({C.AWAIT_REPLY, C.SETTLING, C.PROGRAMMING}),
+    ),
+    # after repeating ourselves, duplicate answers may still come: they pass before the next command
+    (C.SETTLING, I.TIMEOUT): ("send_settled", frozenset({C.AWAIT_REPLY})),
+    **{
+        (C.SETTLING, received): ("ignore", frozenset({C.SETTLING}))
+        for received in RECEIVED
+        if received not in (I.REQUEST, I.IDENTIFICATION, I.BREAK)
+    },
+    # a meter sends no command but P0 and B0: one arriving now is the late echo of our own
+    (C.AWAIT_REPLY, I.COMMAND): ("ignore", frozenset({C.AWAIT_REPLY})),
+    (C.AWAIT_PASSWORD_REPLY, I.COMMAND): ("ignore", frozenset({C.AWAIT_PASSWORD_REPLY})),
+    # an ACK while partial blocks come in is the late echo of our own: it stays unanswered
+    (C.AWAIT_REPLY, I.ACK): ("on_command_ack", frozenset({C.PROGRAMMING, C.AWAIT_REPLY})),
     (C.AWAIT_REPLY, I.NAK): ("resend_command", frozenset({C.AWAIT_REPLY, C.IDLE})),
     (C.AWAIT_REPLY, I.DATA): ("on_command_data", frozenset({C.PROGRAMMING})),
     (C.AWAIT_REPLY, I.PARTIAL_DATA): ("on_partial_block", frozenset({C.AWAIT_REPLY})),

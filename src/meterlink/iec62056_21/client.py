@@ -90,7 +90,7 @@ RESTART_PAUSE: Final = 2.0
 _POLL: Final = 0.5
 """Longest single read while the connection has no deadline of its own (listening)."""
 LISTEN_TIMEOUT: Final = 10.0
-"""Default wait for a push meter's next byte (they send every 1-10 s)."""
+"""Default wait for a push meter's next telegram to begin (they send every 1-10 s)."""
 _DISCARD_LIMIT: Final = 1.0
 """Stale input is dropped for at most this long before a sign-on."""
 _BREAKS: Final = frozenset({BREAK.to_bytes(), CommandMessage.break_(command_type="1").to_bytes()})
@@ -317,19 +317,26 @@ class _Engine:
         """Run the connection until one of ``stop`` (or the end of the session) comes out.
 
         ``idle`` bounds the wait while the connection has no deadline of its own: seconds
-        without a byte before :class:`ResponseTimeout` (``None``: wait as long as it takes).
+        without a message (or part of one) before :class:`ResponseTimeout` (``None``: wait as
+        long as it takes). Noise does not count: a push meter heard at the wrong rate, whose
+        bytes the framer drops as garbage, ends in a timeout instead of keeping the wait alive.
         """
         last_byte = self.clock()
+        heard: float | None = None
+        """When bytes came that have not yet shown whether they are more than noise."""
         try:
             while True:
                 event = conn.next_event()
+                if heard is not None and (not isinstance(event, NeedData) or conn.receiving):
+                    last_byte = heard
+                heard = None
                 if isinstance(event, NeedData):
                     deadline = conn.deadline
                     limit = None if idle is None else last_byte + idle
                     data = yield _Read(deadline if deadline is not None else limit)
                     now = self.clock()
                     if data:
-                        last_byte = now
+                        heard = now
                         conn.receive_data(data, now)
                     elif deadline is not None:
                         if now >= deadline:
@@ -414,6 +421,9 @@ class _Engine:
         yield from self._settle(conn)
         if not isinstance(event, ReadoutReceived):
             raise self._ended(event, "before its readout")
+        if conn.mode is ProtocolMode.C and event.baud_rate != conn.initial_baud_rate:
+            # the meter stays at that rate a while for a NAK: a sign-on now would be noise to it
+            self._quiet_until = max(self._quiet_until, self.clock() + self.restart_pause)
         return event.readout()
 
     def identify(self) -> _Driver[MeterInfo]:
@@ -834,7 +844,8 @@ class Client(_Front[Link]):
         """Mode D: the telegrams a push meter sends, as they come.
 
         The line is set to ``baud_rate``/``data_bits`` (default: the rate the link opened at).
-        Without a byte for ``timeout`` seconds the iteration raises :class:`ResponseTimeout`;
+        Without a telegram (or part of one: noise does not count) for ``timeout`` seconds the
+        iteration raises :class:`ResponseTimeout`;
         ``None`` waits indefinitely.
         """
         self.open()

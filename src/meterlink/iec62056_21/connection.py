@@ -158,6 +158,11 @@ class _Connection:
             self._input(Input.TIMEOUT, None)
 
     @property
+    def receiving(self) -> bool:
+        """Whether part of a message has arrived and waits for the rest (noise is dropped)."""
+        return self._framer.in_message
+
+    @property
     def deadline(self) -> float | None:
         """When the connection wants :meth:`time_passed` called if nothing arrives before."""
         return self._deadline
@@ -352,6 +357,12 @@ class ClientConnection(_Connection):
         self._repeats = 0
         self._command: CommandMessage | None = None
         self._blocks: list[str] = []
+        self._first_sent = 0.0
+        """When the outstanding command (or password) first went out."""
+        self._provoked: float | None = None
+        """When we last repeated the command or NAKed its answer: a duplicate answer may follow."""
+        self._quiet_until = float("-inf")
+        """No new command before this: late duplicates of the last answer pass first."""
 
     # -- what the caller wants ------------------------------------------------------------------
     def read_out(self, now: float) -> None:
@@ -428,6 +439,8 @@ class ClientConnection(_Connection):
         self._repeats = 0
         self.identification = None
         self.operand = None
+        self._provoked = None
+        self._quiet_until = float("-inf")
         self._framer.clear()
         self._framer.expect_option_select = False  # a failed mode E attempt may have left it set
         self._request(self._now)
@@ -538,17 +551,17 @@ class ClientConnection(_Connection):
         password = s.password_function(operand or "") if s.password_function is not None else s.password or ""
         self._command = CommandMessage.password(password, level=s.password_level)
         self._repeats = 0
-        self._answer(self._command.to_bytes())
+        self._transmit_command()
         return ClientState.AWAIT_PASSWORD_REPLY
 
     def _on_password_accepted(self, _: Ack) -> ClientState:
-        self._deadline = None
+        self._answered()
         self._out.append(ProgrammingModeEntered(self.operand))
         return ClientState.PROGRAMMING
 
-    def _on_password_nak(self, _: Nak) -> ClientState:
+    def _on_password_nak(self, nak: Nak) -> ClientState:
         if self._repeats < self.settings.retries:
-            return self._resend_command(None)
+            return self._resend_command(nak)
         return self._reject_password("NAK")
 
     def _on_password_error(self, error: ErrorMessage) -> ClientState:
@@ -566,8 +579,31 @@ class ClientConnection(_Connection):
         self._command = command
         self._repeats = 0
         self._blocks = []
-        self._answer(command.to_bytes())
+        if self._now < self._quiet_until:
+            self._deadline = self._quiet_until
+            return ClientState.SETTLING
+        self._transmit_command()
         return ClientState.AWAIT_REPLY
+
+    def _send_settled(self, _: object) -> ClientState:
+        self._transmit_command()
+        return ClientState.AWAIT_REPLY
+
+    def _transmit_command(self) -> None:
+        assert self._command is not None
+        self._first_sent = self._now
+        self._provoked = None
+        self._answer(self._command.to_bytes())
+
+    def _answered(self) -> None:
+        """The answer is in. If we repeated ourselves for it, the meter may still answer the
+        repeats (late, or after our NAK): the next command waits until such duplicates have
+        come and gone, so none is taken for its answer."""
+        self._deadline = None
+        if self._provoked is not None:
+            span = self._provoked - self._first_sent
+            self._quiet_until = self._now + span + self.settings.response_timeout
+            self._provoked = None
 
     def _resend_command(self, why: object) -> ClientState:
         command = self._command
@@ -584,31 +620,40 @@ class ClientConnection(_Connection):
                 )
             # B0 like any answer: tr after the last input, and its echo expected
             self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
+        self._blocks = []  # the meter starts its answer over
+        if not isinstance(why, Nak):  # unanswered: the first attempt may still be answered late
+            self._provoked = self._now
         self._answer(command.to_bytes())
         return self.state
 
     def _on_command_ack(self, _: Ack) -> ClientState:
         assert self._command is not None
-        self._deadline = None
+        if self._blocks:  # a meter answers our block ACK with the next block: this is its echo
+            return ClientState.AWAIT_REPLY
+        self._answered()
         self._out.append(CommandAccepted(self._command))
         return ClientState.PROGRAMMING
 
     def _on_command_data(self, message: DataMessage) -> ClientState:
         assert self._command is not None
-        self._deadline = None
+        self._answered()
         self._blocks.append(message.text)
         self._out.append(DataReceived(self._command, "".join(self._blocks), len(self._blocks)))
         self._blocks = []
         return ClientState.PROGRAMMING
 
     def _on_partial_block(self, message: DataMessage) -> ClientState:
+        if self._provoked is not None and self._blocks == [message.text]:
+            # the first block twice after a repeated command: the late answer to the first
+            # attempt and the answer to the repeat. One ACK only, or the meter skips a block.
+            return ClientState.AWAIT_REPLY
         self._blocks.append(message.text)
         self._repeats = 0
         self._answer(Ack().to_bytes())
         return ClientState.AWAIT_REPLY
 
     def _on_command_error(self, error: ErrorMessage) -> ClientState:
-        self._deadline = None
+        self._answered()
         self._out.append(MeterErrorReceived(self._command, error.text))
         return ClientState.PROGRAMMING
 
@@ -617,6 +662,7 @@ class ClientConnection(_Connection):
             # give up as after an unanswered command: B0, so the meter leaves programming too
             self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
         self._repeats += 1
+        self._provoked = self._now  # the damaged frame may be followed by a good one we also take
         self._answer(Nak().to_bytes())
         return self.state
 

@@ -109,7 +109,7 @@ class Framer:
         """Count of bytes skipped as noise or echo, for diagnostics."""
         self._raw = bytearray()
         self._masked = bytearray()
-        self._echo = b""
+        self._echo: list[bytes] = []
         self._push_body = False
 
     # -- input ----------------------------------------------------------------------------------
@@ -122,29 +122,34 @@ class Framer:
     def expect_echo(self, sent: bytes) -> None:
         """Note bytes just transmitted: if they come back first, they are dropped as echo."""
         if self.suppress_echo and sent:
-            self._echo += sent.translate(_PARITY_MASK)
+            self._echo.append(sent.translate(_PARITY_MASK))
 
     def cancel_echo(self) -> None:
         """Stop expecting an echo (too late for one: what comes now is the peer's answer)."""
-        self._echo = b""
+        self._echo = []
 
     @property
     def buffered(self) -> int:
         """Number of bytes received and not yet returned as a message."""
         return len(self._raw)
 
+    @property
+    def in_message(self) -> bool:
+        """Whether a message has begun and waits for more (a push telegram after its ident line)."""
+        return bool(self._raw) or self._push_body
+
     def clear(self) -> None:
         """Forget everything buffered (after a link reset)."""
         self.discarded += len(self._raw)
         self._consume(len(self._raw))
-        self._echo = b""
+        self._echo = []
         self._push_body = False
 
     def detach(self) -> bytes:
         """Hand over the unparsed bytes exactly as received (mode E switch to HDLC)."""
         rest = bytes(self._raw)
         self._consume(len(self._raw))
-        self._echo = b""
+        self._echo = []
         return rest
 
     def take_unterminated(self) -> DataMessage | None:
@@ -180,7 +185,8 @@ class Framer:
             if not buf:
                 return NEED_DATA
             if self._echo:
-                self._drop_echo()
+                if not self._drop_echo():
+                    return NEED_DATA
                 continue
             if self._push_body:
                 return self._read_push_body()
@@ -227,17 +233,26 @@ class Framer:
         self.discarded += n
         self._consume(n)
 
-    def _drop_echo(self) -> None:
-        """Drop the buffer head while it repeats what we sent; stop expecting once it differs."""
-        echo = self._echo
+    def _drop_echo(self) -> bool:
+        """Drop the buffer head if it repeats what we sent; stop expecting once it differs.
+
+        Each transmission is matched whole. Returns False while the buffer is a true prefix of
+        the next expected echo: whether those bytes are the echo or the start of an answer that
+        begins alike (the ``/`` of an identification after our ``/?!``) is only known when more
+        arrive, so nothing is dropped yet.
+        """
+        echo = self._echo[0]
         buf = self._masked
         n = min(len(echo), len(buf))
-        if buf[:n] == echo[:n]:
-            self.discarded += n
-            self._consume(n)
-            self._echo = echo[n:]
-        else:
-            self._echo = b""  # the peer answered instead of echoing
+        if buf[:n] != echo[:n]:
+            self._echo = []  # the peer answered instead of echoing
+            return True
+        if n < len(echo):
+            return False
+        self.discarded += n
+        self._consume(n)
+        del self._echo[0]
+        return True
 
     def _too_long(self, what: str) -> FrameTooLongError:
         data = bytes(self._raw[:64])

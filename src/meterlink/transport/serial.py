@@ -13,7 +13,9 @@ none (RFC 2217).
 from __future__ import annotations
 
 import asyncio
+import errno
 import select
+import sys
 import time
 from typing import Any, Final, Self
 
@@ -31,6 +33,14 @@ _CHUNK: Final = 4096
 _POLL: Final = 0.005
 _NO_LINE_CONTROL: Final = ("socket://",)
 """pyserial URL schemes that accept line settings but cannot apply them."""
+
+if sys.platform != "win32":
+    import termios
+
+    _PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, termios.error)
+    """pyserial lets ``termios.error`` (not an OSError) through from tcsetattr and tcdrain."""
+else:  # pragma: no cover - no termios on Windows
+    _PORT_ERRORS = (serial.SerialException, OSError)
 
 
 def _format(data_bits: int) -> dict[str, Any]:
@@ -96,7 +106,7 @@ class SerialLink:
             )
         except ValueError as exc:
             raise LocalProtocolError(f"cannot open serial port {port!r}: {exc}") from exc
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise LinkError(f"cannot open serial port {port!r}: {exc}") from exc
         return cls(
             handle,
@@ -143,7 +153,7 @@ class SerialLink:
             self._port.write(wire)
         except serial.SerialTimeoutException as exc:
             raise LinkError(f"serial write did not complete within {WRITE_TIMEOUT} s") from exc
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise LinkError(f"serial write failed: {exc}") from exc
         emit(self.trace, "tx", wire)
         self._tx_done = max(time.monotonic(), self._tx_done) + line_time(len(wire), self._baud_rate)
@@ -153,7 +163,7 @@ class SerialLink:
         self._check_open()
         try:
             self._port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise LinkError(f"serial drain failed: {exc}") from exc
 
     def _line_busy_for(self) -> float:
@@ -169,7 +179,7 @@ class SerialLink:
         self._check_open()
         try:
             data = bytes(self._port.read(_CHUNK))
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise LinkError(f"serial read failed: {exc}") from exc
         if data:
             emit(self.trace, "rx", data)
@@ -208,8 +218,16 @@ class SerialLink:
                     self._port.apply_settings(changed)
                 except ValueError as exc:
                     raise LocalProtocolError(f"port refuses {baud_rate} Bd {data_bits} bits: {exc}") from exc
-                except (serial.SerialException, OSError) as exc:
-                    raise LinkError(f"cannot switch the line to {baud_rate} Bd: {exc}") from exc
+                except _PORT_ERRORS as exc:
+                    hint = ""
+                    if "baudrate" not in changed and getattr(exc, "args", (None,))[0] == errno.EINVAL:
+                        hint = (
+                            " (a pseudo-terminal cannot change the character format alone:"
+                            " open it with software parity, parity=sw7e1)"
+                        )
+                    raise LinkError(
+                        f"cannot switch the line to {baud_rate} Bd {data_bits} bits: {exc}{hint}"
+                    ) from exc
         self._baud_rate = baud_rate
         self._data_bits = data_bits
         self._tx_done = time.monotonic()
@@ -220,7 +238,7 @@ class SerialLink:
         self._closed = True
         try:
             self._port.close()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise LinkError(f"closing the serial port failed: {exc}") from exc
 
     def __enter__(self) -> Self:
