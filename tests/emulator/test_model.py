@@ -419,8 +419,15 @@ def test_lis200_locks() -> None:
     assert isinstance(ask(w, w1("3:171.0", "11111111")), CommandAccepted)
     assert isinstance(ask(w, w1("1:400.0", "2024-03-01,12:00:00")), CommandAccepted)
     assert data(ask(w, r1("1:400.0"))).startswith("1:400.0(2024-03-01,12:00:0")
+    assert data(ask(w, r1("3:170.0"))) == "3:170.0(1)"  # the status address shows the same lock
+    assert error(ask(w, w1("3:170.0", "11111111"))) == "#0006"  # a key belongs at 3:171.0
     assert isinstance(ask(w, w1("3:171.0", "0")), CommandAccepted)
     assert data(ask(w, r1("3:171.0"))) == "3:171.0(0)"
+    assert data(ask(w, r1("3:170.0"))) == "3:170.0(0)"
+    assert isinstance(ask(w, w1("3:171.0", "11111111")), CommandAccepted)
+    assert isinstance(ask(w, w1("3:170.0", "0")), CommandAccepted)  # closing at the status address
+    assert data(ask(w, r1("3:171.0"))) == "3:171.0(0)"
+    assert error(ask(w, w1("1:400.0", "2024-03-01,12:00:00"))) == "#0019"
     assert error(ask(w, r1("9:999.0"))) == "#0001"
     assert error(ask(w, r1("2:300.5"))) == "#0004"
     assert error(ask(w, w1("2:300.0", "1"))) == "#0009"

@@ -221,6 +221,8 @@ def test_programming_session_with_partial_blocks_and_a_load_profile() -> None:
                 until = MeterDateTime(start + dt.timedelta(hours=1), Season.NORMAL)
                 profile = prog.load_profile(start, until)
                 assert prog.command(CommandMessage.write("0.9.1", "101415")) is None
+                assert prog.active
+            assert not prog.active  # left with B0
             assert client.settings.address == "12345678"
         assert [row.timestamp.datetime.minute for row in profile] == [0, 15, 30]
         assert profile.rows[2].values == (Decimal("0.120"), Decimal("0.220"))
@@ -252,8 +254,10 @@ def test_an_unanswered_command_times_out_and_closes_the_session() -> None:
     with pty_meter(MODE_C, app=app(silent="R")) as (port, meter):
         with Client.serial(port, restart_pause=QUICK, **FAST) as client:
             with client.programming(password="00000000") as prog:
+                assert prog.active
                 with pytest.raises(ResponseTimeout):
                     within(10, lambda: prog.read("0.9.1"))
+                assert not prog.active  # the client gave the session up
                 with pytest.raises(LocalProtocolError, match="no programming session"):
                     prog.read("0.9.1")
             assert len(client.read_out()) == 3
@@ -447,3 +451,15 @@ def _shape(cls: type) -> dict[str, list[tuple[str, Any, Any, Any]]]:
 @pytest.mark.parametrize(("sync", "asynchronous"), [(Client, AsyncClient), (Programming, AsyncProgramming)])
 def test_blocking_and_async_fronts_have_one_shape(sync: type, asynchronous: type) -> None:
     assert _shape(sync) == _shape(asynchronous)
+
+
+@pytest.mark.parametrize("front", [Client, AsyncClient])
+def test_restart_pause_reaches_the_core_and_the_front(front: type[Client] | type[AsyncClient]) -> None:
+    """One pause governs both restarts: between operations (front) and between sign-on attempts
+    (core). An explicit argument wins; without one, the settings' value is used."""
+    explicit = front("tcp://127.0.0.1:9", ClientSettings(restart_pause=5.0), restart_pause=0.3)
+    assert explicit.settings.restart_pause == 0.3
+    assert explicit._engine.restart_pause == 0.3
+    from_settings = front("tcp://127.0.0.1:9", ClientSettings(restart_pause=0.7))
+    assert from_settings.settings.restart_pause == 0.7
+    assert from_settings._engine.restart_pause == 0.7

@@ -37,11 +37,6 @@ from meterlink.iec62056_21.messages import CommandMessage
 
 from ..interop.helpers import FAST, Recorder, ek280, quick, serving, within
 
-EMULATOR_LOCKS = {
-    Lock.SUPPLIER: LockAddresses(key="3:171.0", status="3:171.0"),
-    Lock.CUSTOMER: LockAddresses(key="4:171.0", status="4:171.0"),
-}
-"""The emulator reports and closes a lock at its key address; devices use 3:170.0 / 4:170.0."""
 CUSTOMER_KEY = "22222222"
 SUPPLIER_KEY = "11111111"
 B0 = b"\x01B0\x03q"
@@ -65,7 +60,7 @@ def hours(*values: int) -> list[dt.datetime]:
 def test_locks_open_check_and_close() -> None:
     def body() -> None:
         with ek280_client() as client, client.programming() as programming:
-            ek = Lis200(programming, locks=EMULATOR_LOCKS)
+            ek = Lis200(programming)  # state at 3:170.0 / 4:170.0, as devices do
             with pytest.raises(MeterReportedError) as error:
                 ek.read("6:210_1.0")
             assert (error.value.code, error.value.meaning) == (18, "no read authorisation")
@@ -127,7 +122,7 @@ def test_archive_across_partial_blocks_with_header() -> None:
         start, end = dt.datetime(2024, 3, 1, 2), dt.datetime(2024, 3, 1, 7)
         with (
             ek280_client(wire) as client,
-            Lis200.session(client, lock=Lock.CUSTOMER, key=CUSTOMER_KEY, locks=EMULATOR_LOCKS) as ek,
+            Lis200.session(client, lock=Lock.CUSTOMER, key=CUSTOMER_KEY) as ek,
         ):
             archive = ek.read_archive(3, start, end, rows_per_block=2, header=True)
             assert ek.count_archive_rows(3, start, end) == 6
@@ -154,7 +149,7 @@ def test_archive_across_partial_blocks_with_header() -> None:
         assert [r.timestamp for r in latest][:3] == hours(6, 7, 8)
         assert latest.blocks == len(latest)
         # the session closed the lock it opened, then broke off twice
-        assert wire.sent[-3:] == [b"\x01W1\x024:171.0(0)\x03q", B0, B0]
+        assert wire.sent[-3:] == [b"\x01W1\x024:170.0(0)\x03p", B0, B0]
 
     within(20, body)
 
@@ -162,7 +157,7 @@ def test_archive_across_partial_blocks_with_header() -> None:
 def test_archive_errors_carry_their_meaning() -> None:
     def body() -> None:
         with ek280_client() as client, client.programming() as programming:
-            ek = Lis200(programming, locks=EMULATOR_LOCKS)
+            ek = Lis200(programming)  # state at 3:170.0 / 4:170.0, as devices do
             with pytest.raises(MeterReportedError, match="no read authorisation"):
                 ek.read_archive(3)
             ek.open_lock(Lock.CUSTOMER, CUSTOMER_KEY)
@@ -190,7 +185,7 @@ def test_session_with_a_wrong_key_ends_cleanly() -> None:
         with ek280_client(wire) as client:
             with (
                 pytest.raises(MeterReportedError, match="wrong access code"),
-                Lis200.session(client, lock=Lock.CUSTOMER, key="0", locks=EMULATOR_LOCKS),
+                Lis200.session(client, lock=Lock.CUSTOMER, key="0"),
             ):
                 raise AssertionError("the session must not open")  # pragma: no cover
             assert wire.sent[-1] == B0

@@ -301,12 +301,23 @@ class Security:
 
 @dataclass(frozen=True, slots=True)
 class Locks:
-    """LIS-200 locks, opened by writing their key (``W1 3:171.0(key)``), closed by writing 0."""
+    """LIS-200 locks: opened by writing their key (``W1 3:171.0(key)``); their state is read at
+    ``3:170.0`` (and, as the seed library does, at the key address), and writing 0 to either closes."""
 
     supplier: str | None = None
     customer: str | None = None
     supplier_address: str = "3:171.0"
     customer_address: str = "4:171.0"
+    supplier_status_address: str = "3:170.0"
+    customer_status_address: str = "4:170.0"
+
+    def key_address(self, address: str) -> str | None:
+        """The key address of the lock that ``address`` (key or status) belongs to, if any."""
+        if address in (self.supplier_address, self.supplier_status_address):
+            return self.supplier_address
+        if address in (self.customer_address, self.customer_status_address):
+            return self.customer_address
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -789,6 +800,8 @@ def _description(root: Table) -> MeterDescription:
         customer=lock_table.text("customer"),
         supplier_address=lock_table.text("supplier_address", "3:171.0") or "3:171.0",
         customer_address=lock_table.text("customer_address", "4:171.0") or "4:171.0",
+        supplier_status_address=lock_table.text("supplier_status_address", "3:170.0") or "3:170.0",
+        customer_status_address=lock_table.text("customer_status_address", "4:170.0") or "4:170.0",
     )
     lock_table.finish()
 

@@ -330,8 +330,9 @@ class MeterModel:
                 return self._archive(
                     session, int(match.group(1)), match.group(2).upper(), value, partial, now
                 )
-            if address in (d.locks.supplier_address, d.locks.customer_address):
-                state = "1" if address in session.open_locks else "0"
+            key = d.locks.key_address(address)
+            if key is not None:
+                state = "1" if key in session.open_locks else "0"
                 return _Data(f"{address}({state})")
         spec = d.registers.get(address)
         if spec is None:
@@ -365,7 +366,7 @@ class MeterModel:
 
     def _write(self, session: _Session, address: str, value: str, now: float) -> _Answer:
         d = self.description
-        if d.protocol is Protocol.LIS200 and address in (d.locks.supplier_address, d.locks.customer_address):
+        if d.protocol is Protocol.LIS200 and d.locks.key_address(address) is not None:
             return self._lock(session, address, value)
         spec = d.registers.get(address)
         if spec is None:
@@ -417,12 +418,15 @@ class MeterModel:
 
     def _lock(self, session: _Session, address: str, key: str) -> _Answer:
         locks = self.description.locks
-        expected = locks.supplier if address == locks.supplier_address else locks.customer
-        if expected is None or key == expected:
-            session.open_locks.add(address)
+        lock = locks.key_address(address)
+        if key in ("", "0") and lock in session.open_locks:
+            session.open_locks.discard(lock)
             return Ack()
-        if key in ("", "0") and address in session.open_locks:
-            session.open_locks.discard(address)
+        if address != lock:
+            raise _Refusal("bad_value")  # the status address only takes 0, to close
+        expected = locks.supplier if lock == locks.supplier_address else locks.customer
+        if expected is None or key == expected:
+            session.open_locks.add(lock)
             return Ack()
         raise _Refusal("wrong_password")
 

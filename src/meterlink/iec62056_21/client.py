@@ -85,8 +85,6 @@ __all__ = [
 T = TypeVar("T")
 L = TypeVar("L", Link, AsyncLink)
 
-RESTART_PAUSE: Final = 2.0
-"""Wait after a break or a failed session before the next sign-on (meters need 1.5-2 s)."""
 _POLL: Final = 0.5
 """Longest single read while the connection has no deadline of its own (listening)."""
 LISTEN_TIMEOUT: Final = 10.0
@@ -575,7 +573,7 @@ class _Front(Generic[L]):
         *,
         mode: ProtocolMode | str | None = None,
         baud_step_down: bool = False,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         trace: Trace | None = None,
     ) -> None:
         if isinstance(link, str):
@@ -596,6 +594,12 @@ class _Front(Generic[L]):
         settings = _settings(
             settings, address=None, mode=protocol_mode, baud_rate=None, fixed_baud_rate=None, options={}
         )
+        # One pause for both places that restart: the front between operations, the core between
+        # sign-on attempts. An explicit argument wins over the settings' value.
+        if restart_pause is None:
+            restart_pause = settings.restart_pause
+        elif restart_pause != settings.restart_pause:
+            settings = replace(settings, restart_pause=restart_pause)
         self._engine = _Engine(
             settings,
             push=protocol_mode is ProtocolMode.D,
@@ -614,7 +618,7 @@ class _Front(Generic[L]):
         baud_rate: int | None = None,
         fixed_baud_rate: int | None = None,
         baud_step_down: bool = False,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         trace: Trace | None = None,
         settings: ClientSettings | None = None,
         **options: Unpack[SessionOptions],
@@ -653,7 +657,7 @@ class _Front(Generic[L]):
         data_bits: int = 7,
         fixed_baud_rate: int | None = None,
         baud_step_down: bool = False,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         trace: Trace | None = None,
         settings: ClientSettings | None = None,
         **options: Unpack[SessionOptions],
@@ -689,7 +693,7 @@ class _Front(Generic[L]):
         baud_rate: int | None = None,
         fixed_baud_rate: int | None = None,
         baud_step_down: bool = False,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         trace: Trace | None = None,
         settings: ClientSettings | None = None,
         **options: Unpack[SessionOptions],
@@ -1045,6 +1049,14 @@ class _ProgrammingBase:
     def readout(self) -> Readout | None:
         """Modes A and B read out before programming: that readout, else None."""
         return self._engine.readout
+
+    @property
+    def active(self) -> bool:
+        """Whether the session is still open, as far as the client knows: False once it was left,
+        broken off, or given up after a failed command. A meter that dropped the session on its own
+        inactivity timer is found out by the next command."""
+        conn = self._engine.conn
+        return conn is not None and conn.state is ClientState.PROGRAMMING
 
     def _enter(self) -> _Driver[ProgrammingModeEntered]:
         return self._engine.programming(self._password, self._level, self._function)

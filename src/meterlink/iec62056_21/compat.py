@@ -46,7 +46,7 @@ from typing import Self
 from meterlink.errors import LocalProtocolError, MalformedDataError, MeterlinkError, MeterReportedError
 from meterlink.transport.tcp import CONNECT_TIMEOUT
 
-from .client import RESTART_PAUSE, Client, Programming, SessionOptions
+from .client import Client, Programming, SessionOptions
 from .connection import ClientSettings
 from .messages import CommandMessage
 from .readout import DataSet as _DataSet
@@ -124,7 +124,7 @@ class Iec6205621Client:
         battery_powered: bool = False,
         error_parser_class: object = None,
         *,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         settings: ClientSettings | None = None,
     ) -> Self:
         """A serial port or pyserial URL at 300 Bd 7E1; ``battery_powered`` sends the wake-up train.
@@ -152,7 +152,7 @@ class Iec6205621Client:
         *,
         software_parity: bool = False,
         connect_timeout: float = CONNECT_TIMEOUT,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         settings: ClientSettings | None = None,
     ) -> Self:
         """A raw TCP converter at ``address=(host, port)``; the rate stays what the converter runs.
@@ -184,7 +184,7 @@ class Iec6205621Client:
         device_address: str | None = None,
         password: str = "00000000",
         *,
-        restart_pause: float = RESTART_PAUSE,
+        restart_pause: float | None = None,
         settings: ClientSettings | None = None,
     ) -> Self:
         """Any link meterlink names by URL (``tcp://host:port?parity=sw7e1``, ``/dev/ttyUSB0``...)."""

@@ -82,8 +82,8 @@ WAKE_UP_NULS: Final = 66
 """NUL characters in a 2.2 s wake-up train at 300 Bd (Annex B: 2.1 to 2.3 s)."""
 WAKE_UP_PAUSE: Final = 1.6
 """Pause between the wake-up train and the request (Annex B: 1.5 to 1.7 s)."""
-RESTART_PAUSE: Final = 1.5
-"""Minimum wait before signing on again after a failed attempt."""
+RESTART_PAUSE: Final = 2.0
+"""Wait after a break, a finished or a failed session before the next sign-on (meters need 1.5-2 s)."""
 ECHO_WINDOW: Final = 0.1
 """An echo of our own bytes arrives while they are sent; later, identical bytes are an answer.
 
