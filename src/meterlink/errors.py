@@ -19,7 +19,9 @@ Any other exception escaping a parser or a state machine of meterlink is a bug: 
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ChecksumError",
+    "DecryptionError",
     "FrameTooLongError",
     "LinkError",
     "LocalProtocolError",
@@ -28,7 +30,9 @@ __all__ = [
     "MeterlinkError",
     "ObisError",
     "RemoteProtocolError",
+    "ReplayError",
     "ResponseTimeout",
+    "SecurityError",
     "UnexpectedMessageError",
 ]
 
@@ -121,6 +125,38 @@ class FrameTooLongError(RemoteProtocolError):
 
 class UnexpectedMessageError(RemoteProtocolError):
     """A well-formed message arrived in a state where the protocol does not allow it."""
+
+
+class SecurityError(RemoteProtocolError):
+    """Protected data that cannot be trusted: it failed a check of the DLMS security suite."""
+
+
+class DecryptionError(SecurityError):
+    """A ciphered APDU whose GCM tag does not verify, or that cannot be deciphered with the keys given."""
+
+
+class ReplayError(SecurityError):
+    """An invocation counter that is not above the last one accepted for that key and direction.
+
+    ``received`` is the counter in the APDU, ``expected_above`` the last one accepted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        received: int,
+        expected_above: int,
+        data: bytes = b"",
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message, data=data, offset=offset)
+        self.received = received
+        self.expected_above = expected_above
+
+
+class AuthenticationError(SecurityError):
+    """The peer failed high-level authentication (its reply to our challenge is wrong)."""
 
 
 class MeterReportedError(MeterlinkError):
