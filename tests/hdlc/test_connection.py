@@ -416,3 +416,25 @@ def test_bad_caller_input() -> None:
         link.client.send_apdu(b"")
     assert isinstance(BadFrame, type)
     assert parse_frame(Frame(FrameKind.UA, CLIENT, METER).to_bytes()).kind is FrameKind.UA
+
+
+def test_push_listener_takes_ui_frames_whatever_their_destination() -> None:
+    """Customer ports push to odd destinations: a listener (server all-station) reads them all,
+    a client bound to one meter still ignores frames meant for another station."""
+    ui = Frame(
+        FrameKind.UI,
+        destination=HdlcAddress(0x2A, 0x7F),
+        source=HdlcAddress(0x10),
+        info=b"\xe6\xe7\x00\x0f\x00\x00\x00\x01\x00\x00",
+    ).to_bytes()
+    listener = HdlcConnection(Role.CLIENT, client_address=16, server_address=HdlcAddress(0x7F))
+    listener.receive_data(ui, 0.0)
+    assert [e for e in listener.events() if isinstance(e, PushReceived)] == [
+        PushReceived(b"\x0f\x00\x00\x00\x01\x00\x00")
+    ]
+    bound = HdlcConnection(Role.CLIENT, client_address=16, server_address=HdlcAddress(0x10))
+    bound.receive_data(ui, 0.0)
+    assert bound.events() == []
+    own_sap = HdlcConnection(Role.CLIENT, client_address=0x2A, server_address=HdlcAddress(0x10))
+    own_sap.receive_data(ui, 0.0)  # our SAP with an all-station lower part: for us
+    assert len([e for e in own_sap.events() if isinstance(e, PushReceived)]) == 1

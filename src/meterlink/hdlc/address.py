@@ -121,6 +121,12 @@ class HdlcAddress:
         if self.physical is None or destination.physical is None:
             if destination.logical in (CLIENT_ALL_STATION, SERVER_UPPER_ALL_STATION_4):
                 return True
+            if (
+                self.physical is None
+                and destination.logical == self.logical
+                and destination.physical in (SERVER_LOWER_ALL_STATION, SERVER_LOWER_ALL_STATION_4)
+            ):
+                return True  # our SAP with an all-station lower part (L+G E450 pushes: CE FF)
             return destination.logical == self.logical and destination.physical == self.physical
         if destination.logical not in (self.logical, SERVER_UPPER_ALL_STATION, SERVER_UPPER_ALL_STATION_4):
             return False

@@ -318,11 +318,14 @@ class HdlcConnection:
     # -- dispatch -------------------------------------------------------------------------------
     def _on_frame(self, frame: Frame) -> None:
         own = self.own_address
-        if not own.accepts(frame.destination):
+        server = self.server_address
+        any_server = server.logical in (SERVER_UPPER_ALL_STATION, SERVER_UPPER_ALL_STATION_4)
+        # A push listener (server address all-station) takes UI frames whatever they are
+        # addressed to: meters push to odd destinations (L+G E450: 2-byte CE FF).
+        listening = self.role is Role.CLIENT and any_server and frame.kind is FrameKind.UI
+        if not listening and not own.accepts(frame.destination):
             return  # another station's frame on a shared line
         if self.role is Role.CLIENT:
-            server = self.server_address
-            any_server = server.logical in (SERVER_UPPER_ALL_STATION, SERVER_UPPER_ALL_STATION_4)
             if not any_server and not server.same_station(frame.source):
                 return
         else:
