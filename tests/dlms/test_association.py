@@ -577,7 +577,9 @@ def test_pushes_arrive_in_any_state(policy: SecurityPolicy) -> None:
         p.client.peer_system_title = METER_TITLE  # a push listener knows the meter's title from its config
     body = axdr.encode((u32(1) and axdr.DoubleLongUnsigned(1), b"\x01\x00\x01\x08\x00\xff"))
     when = bytes.fromhex("07E80301FF0C0000FF800000")
-    p.server.push(body, date_time=when)
+    for apdu in p.server.push(body, date_time=when):
+        p.client.receive_apdu(apdu)
+        p.traffic.append(("s>c", apdu))
     events = p.pump()
     assert len(events) == 1 and isinstance(events[0], PushReceived)
     assert events[0].notification.body == body and events[0].notification.date_time == when
@@ -586,8 +588,11 @@ def test_pushes_arrive_in_any_state(policy: SecurityPolicy) -> None:
         assert p.traffic[-1][1][0] == 0xDB
     p.associate()
     p.client.get(ENERGY)
-    p.server.push(body)  # in the middle of a request: still a push
-    events = p.pump()
+    (request,) = p.client.data_to_send()
+    for apdu in p.server.push(body):  # while the client awaits its response: still a push
+        p.client.receive_apdu(apdu)
+    p.server.receive_apdu(request)
+    events = p.client.events() + p.pump()
     assert {type(e) for e in events} == {PushReceived, GetCompleted}
 
 
@@ -595,10 +600,13 @@ def test_long_push_goes_out_as_streamed_gbt_blocks() -> None:
     p = pair(server={"use_gbt": True})
     p.server.peer_max_pdu_size = 64
     body = octets(400)
-    p.server.push(body)
-    events = p.pump()
-    assert isinstance(events[0], PushReceived) and events[0].notification.body == body
-    blocks = [decode_apdu(a) for _, a in p.traffic]
+    pushed = p.server.push(body)
+    for apdu in pushed:
+        p.client.receive_apdu(apdu)
+    events = p.client.events()
+    assert len(events) == 1 and isinstance(events[0], PushReceived) and events[0].notification.body == body
+    assert p.client.data_to_send() == []  # streamed blocks are not acknowledged
+    blocks = [decode_apdu(a) for a in pushed]
     assert len(blocks) > 5 and all(isinstance(b, GeneralBlockTransfer) for b in blocks)
 
 

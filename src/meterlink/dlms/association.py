@@ -1085,8 +1085,10 @@ class ServerAssociation(_Association):
         self._server_challenge = b""
         self._current_envelope: CipheredApdu | None = None
 
-    def push(self, body: bytes, *, date_time: bytes | None = None, invoke_id: int = 0) -> None:
-        """Queue a DataNotification (general-glo-ciphered when the settings cipher); any state."""
+    def push(self, body: bytes, *, date_time: bytes | None = None, invoke_id: int = 0) -> list[bytes]:
+        """A DataNotification to send now, in any state: general-glo-ciphered when the settings
+        cipher, cut into streamed GBT blocks when too long and allowed. Returns the APDUs: they
+        go out as a push (HDLC UI frames, the wrapper's push destination), not as a response."""
         axdr.decode(body)
         notification = DataNotification(
             LongInvokeIdAndPriority.make(invoke_id),
@@ -1097,22 +1099,18 @@ class ServerAssociation(_Association):
         if self.settings.security.ciphered:
             notification = self._protect(notification, kind=CipheredKind.GENERAL_GLO)
         limit = self.peer_max_pdu_size
-        if len(notification) > limit and self.settings.use_gbt:
-            self._gbt_tx = _chunks(notification, max(16, limit - 12))
-            self._gbt_tx_number = 0
-            while self._gbt_tx:  # pushes are not acknowledged: stream every block
-                block = self._gbt_tx.pop(0)
-                self._gbt_tx_number += 1
-                self._out.append(
-                    GeneralBlockTransfer(
-                        block_number=self._gbt_tx_number,
-                        block_data=block,
-                        last_block=not self._gbt_tx,
-                        streaming=bool(self._gbt_tx),
-                    ).to_bytes()
-                )
-            return
-        self._out.append(notification)
+        if len(notification) <= limit or not self.settings.use_gbt:
+            return [notification]
+        chunks = _chunks(notification, max(16, limit - 12))
+        return [  # pushes are not acknowledged: every block streams
+            GeneralBlockTransfer(
+                block_number=number,
+                block_data=chunk,
+                last_block=number == len(chunks),
+                streaming=number < len(chunks),
+            ).to_bytes()
+            for number, chunk in enumerate(chunks, 1)
+        ]
 
     # -- association ------------------------------------------------------------------------
     def _refuse(
