@@ -1190,7 +1190,8 @@ def test_silent_meter_retries_then_times_out() -> None:
     starts = [t for t, _ in w.client.sent]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     request_time = transmission_time(len(b"/?12345678!\r\n"), 300)
-    assert gaps == pytest.approx([request_time + 1.5 + 1.5] * 3)
+    settings = ClientSettings()
+    assert gaps == pytest.approx([request_time + settings.response_timeout + settings.restart_pause] * 3)
 
 
 def test_no_retries() -> None:

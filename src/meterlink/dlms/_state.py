@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from meterlink._sansio import render_tables
+
 
 class State(enum.Enum):
     IDLE = "no association"
@@ -85,12 +87,18 @@ SERVER_TABLE: Final[dict[tuple[State, Input], Row]] = {
 
 
 def render_markdown() -> str:
-    """The tables as Markdown, for the docs (kept current by a test)."""
-    lines = ["# DLMS association state tables", ""]
-    lines.append("Generated from `meterlink.dlms._state`; every row is enforced by the state machines.")
-    for title, table in (("Client", CLIENT_TABLE), ("Server (meter)", SERVER_TABLE)):
-        lines += ["", f"## {title}", "", "| state | input | handler | next states |", "|---|---|---|---|"]
-        for (state, inp), (handler, nexts) in table.items():
-            targets = ", ".join(sorted(s.value for s in nexts))
-            lines.append(f"| {state.value} | {inp.value} | `{handler}` | {targets} |")
-    return "\n".join(lines) + "\n"
+    """The association and HDLC tables as Markdown, for the docs (kept current by a test)."""
+    from meterlink.hdlc._state import CLIENT_TABLE as HDLC_CLIENT
+    from meterlink.hdlc._state import SERVER_TABLE as HDLC_SERVER
+
+    return render_tables(
+        "DLMS state tables",
+        "Generated from `meterlink.dlms._state` and `meterlink.hdlc._state`; every row is enforced by "
+        "the state machines, and anything not listed is refused (see the state machines page).",
+        [
+            ("Association, client", CLIENT_TABLE),
+            ("Association, server (meter)", SERVER_TABLE),
+            ("HDLC, client (primary station)", HDLC_CLIENT),
+            ("HDLC, server (secondary station)", HDLC_SERVER),
+        ],
+    )

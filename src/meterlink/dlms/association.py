@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.dlms import axdr
 from meterlink.dlms._lengths import decode_length, encode_length
 from meterlink.dlms._state import CLIENT_TABLE, LOCAL_INPUTS, SERVER_TABLE, Input, Row, State
@@ -163,14 +164,6 @@ _SECRET_BASED: Final = frozenset(
 )
 
 
-class NeedData:
-    """Sentinel: no event until more APDUs arrive."""
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 @dataclass(frozen=True, slots=True)
@@ -951,18 +944,7 @@ class ClientAssociation(_Association):
         if isinstance(response, SetResponseWithList) and pending.kind == "set-list":
             return self._done(SetCompleted(number, response.results))
         if isinstance(response, SetResponseDatablock) and pending.kind in ("set", "set-list"):
-            if response.block_number != pending.sent_block or not pending.outgoing:
-                raise UnexpectedMessageError(
-                    f"set block {response.block_number} acknowledged, sent {pending.sent_block}",
-                    data=response.to_bytes(),
-                    offset=0,
-                )
-            block = pending.outgoing.pop(0)
-            pending.sent_block += 1
-            self._send(
-                SetRequestWithDatablock(invoke, not pending.outgoing, pending.sent_block, block).to_bytes()
-            )
-            return State.AWAIT_RESPONSE
+            return self._next_own_block(response, pending, SetRequestWithDatablock)
         if isinstance(response, SetResponseLastDatablock) and pending.kind == "set":
             return self._done(SetCompleted(number, (response.result,)))
         if isinstance(response, SetResponseLastDatablockWithList) and pending.kind == "set-list":
@@ -972,18 +954,7 @@ class ClientAssociation(_Association):
         if isinstance(response, ActionResponseWithList) and pending.kind == "action-list":
             return self._done(ActionCompleted(number, response.outcomes))
         if isinstance(response, ActionResponseNextPblock) and pending.kind in ("action", "action-list"):
-            if response.block_number != pending.sent_block or not pending.outgoing:
-                raise UnexpectedMessageError(
-                    f"action block {response.block_number} acknowledged, sent {pending.sent_block}",
-                    data=response.to_bytes(),
-                    offset=0,
-                )
-            block = pending.outgoing.pop(0)
-            pending.sent_block += 1
-            self._send(
-                ActionRequestWithPblock(invoke, not pending.outgoing, pending.sent_block, block).to_bytes()
-            )
-            return State.AWAIT_RESPONSE
+            return self._next_own_block(response, pending, ActionRequestWithPblock)
         if isinstance(response, ActionResponseWithPblock) and pending.kind in ("action", "action-list"):
             self._expect_block(response, pending)
             pending.received += response.raw_data
@@ -999,6 +970,24 @@ class ClientAssociation(_Association):
             data=response.to_bytes(),
             offset=0,
         )
+
+    def _next_own_block(
+        self,
+        ack: SetResponseDatablock | ActionResponseNextPblock,
+        pending: _Pending,
+        request: type[SetRequestWithDatablock] | type[ActionRequestWithPblock],
+    ) -> State:
+        """The meter took our block ``ack.block_number``: send the next one of the request."""
+        if ack.block_number != pending.sent_block or not pending.outgoing:
+            raise UnexpectedMessageError(
+                f"{pending.kind} block {ack.block_number} acknowledged, sent {pending.sent_block}",
+                data=ack.to_bytes(),
+                offset=0,
+            )
+        block = pending.outgoing.pop(0)
+        pending.sent_block += 1
+        self._send(request(pending.invoke, not pending.outgoing, pending.sent_block, block).to_bytes())
+        return State.AWAIT_RESPONSE
 
     @staticmethod
     def _expect_block(response: Any, pending: _Pending) -> None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Protocol
 
-from meterlink.dlms.wrapper import NeedData as _WrapperNeedData
+from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.dlms.wrapper import WrapperFramer, WrapperPdu, decode_datagram
 from meterlink.errors import LocalProtocolError
 from meterlink.hdlc.address import HdlcAddress
@@ -37,7 +37,6 @@ from meterlink.hdlc.connection import (
     Role,
 )
 from meterlink.hdlc.connection import PushReceived as HdlcPush
-from meterlink.hdlc.framer import NeedData as _HdlcNeedData
 from meterlink.hdlc.parameters import DEFAULT_PARAMETERS, HdlcParameters
 
 __all__ = [
@@ -54,12 +53,6 @@ __all__ = [
 ]
 
 
-class NeedData:
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +154,7 @@ class HdlcFraming:
             if self._events:
                 return self._events.popleft()
             event = self.hdlc.next_event()
-            if isinstance(event, _HdlcNeedData):
+            if isinstance(event, NeedData):
                 return NEED_DATA
             if isinstance(event, Connected):
                 return LinkUp()
@@ -231,7 +224,7 @@ class WrapperFraming:
         self._framer.feed(data)
         while True:
             pdu = self._framer.next_pdu()
-            if isinstance(pdu, _WrapperNeedData):
+            if isinstance(pdu, NeedData):
                 return
             self._take(pdu)
 

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.errors import FrameTooLongError, LocalProtocolError, MalformedDataError
 
 __all__ = [
@@ -31,23 +32,6 @@ WRAPPER_PORT: Final = 4059
 """IANA port for DLMS/COSEM over TCP and UDP."""
 HEADER_SIZE: Final = 8
 _HEADER: Final = struct.Struct(">HHHH")
-
-
-class NeedData:
-    """Sentinel type: no complete PDU is buffered yet."""
-
-    _instance: NeedData | None = None
-
-    def __new__(cls) -> NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 def _check_port(name: str, value: int) -> None:

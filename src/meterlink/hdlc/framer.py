@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.errors import ChecksumError, LocalProtocolError, MalformedDataError, RemoteProtocolError
 
 from .crc import fcs
@@ -28,23 +29,6 @@ __all__ = ["NEED_DATA", "BadFrame", "Framer", "NeedData"]
 
 _COMPACT_AT: Final = 4096
 _MAX_ECHOES: Final = 16
-
-
-class NeedData:
-    """Sentinel type: no complete frame is buffered yet."""
-
-    _instance: NeedData | None = None
-
-    def __new__(cls) -> NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import re
 from enum import StrEnum
 from typing import Final
 
+from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.errors import FrameTooLongError, LocalProtocolError, MalformedDataError
 
 from .bcc import BccKind
@@ -54,23 +55,6 @@ class Role(StrEnum):
     """The hand-held unit or head-end: it receives identifications, data and meter commands."""
     METER = "meter"
     """The meter: it receives requests, option selects and programming commands."""
-
-
-class NeedData:
-    """Sentinel type: no complete message is buffered yet."""
-
-    _instance: NeedData | None = None
-
-    def __new__(cls) -> NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 class Framer:
