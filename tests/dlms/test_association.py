@@ -32,6 +32,7 @@ from meterlink.dlms.apdu import (
     SetRequestWithFirstDatablock,
     decode_apdu,
 )
+from meterlink.dlms.apdu.initiate import Conformance
 from meterlink.dlms.association import (
     NEED_DATA,
     ClientAssociation,
@@ -671,3 +672,32 @@ def test_every_table_row_names_a_handler() -> None:
     for table, cls in ((CLIENT_TABLE, ClientAssociation), (SERVER_TABLE, ServerAssociation)):
         for handler, _ in table.values():
             assert callable(getattr(cls, "_" + handler, None)), handler
+
+
+def test_green_book_ciphered_aarq_byte_for_byte() -> None:
+    """The Green Book's ciphered AARQ (LLS, glo-initiateRequest with a dedicated key, IC 01234567),
+    as also kept in the dlms-cosem test suite, comes out of our client exactly."""
+    security = SecuritySettings(
+        SecurityPolicy.AUTHENTICATED_ENCRYPTED,
+        key=EK,
+        auth_key=AK,
+        system_title=METER_TITLE,  # the Green Book example uses 4D4D4D0000BC614E for the client
+        dedicated_key=bytes.fromhex("00112233445566778899AABBCCDDEEFF"),
+    )
+    settings = Settings(
+        mechanism=Mechanism.LLS,
+        secret=b"12345678",
+        security=security,
+        conformance=Conformance.from_ber(bytes.fromhex("5F1F0400007E1F")),
+        max_receive_pdu_size=1200,
+    )
+    client = ClientAssociation(settings)
+    client.counters.set_next_to_send("guek", 0x01234567)
+    client.associate()
+    assert client.data_to_send() == [
+        bytes.fromhex(
+            "6066A109060760857405080103A60A04084D4D4D0000BC614E8A0207808B0760857405080201AC0A8008313233343536"
+            "3738BE34043221303001234567801302FF8A7874133D414CED25B42534D28DB0047720606B175BD52211BE6841DB20"
+            "4D39EE6FDB8E356855"
+        )
+    ]
