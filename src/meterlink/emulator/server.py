@@ -372,11 +372,13 @@ class LineSession:
         t = time.monotonic()
         for i in range(0, len(data), chunk):
             piece = data[i : i + chunk]
-            await self.port.write(piece)
+            # a receiving UART has a character once its last bit is in: hand each piece over
+            # when its line time is up, never earlier
             t += len(piece) * per_char
             delay = t - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            await self.port.write(piece)
         return t
 
 
