@@ -41,6 +41,8 @@ class Stack:
         self.piece = piece
         self.events: list[Event] = []
         self.link_events: list[object] = []
+        self.sources: set[int | None] = set()
+        """Where the server's APDUs came from, as the framing reports it (the client SAP)."""
         self.now = 0.0
 
     def _wire(self, chunks: list[bytes], to: Framing) -> bool:
@@ -68,6 +70,8 @@ class Stack:
                 while not isinstance(event := framing.next_event(), NeedData):
                     moved = True
                     if isinstance(event, ApduIn):
+                        if framing is self.server_framing:
+                            self.sources.add(event.source)
                         assoc.receive_apdu(event.data)
                     else:
                         self.link_events.append(event)
@@ -122,6 +126,7 @@ def test_associate_get_long_get_push_release(link: str, security: str) -> None:
     assert any(isinstance(e, LinkUp) for e in stack.link_events)
     stack.client.associate()
     assert isinstance(stack.run()[0], Associated)
+    assert stack.sources == {16}  # the meter knows which client (association) is talking
     stack.client.get(ENERGY)
     assert stack.run() == [GetCompleted(1 if security == "plain" else 2, (u32(123_456),))]
     stack.client.get(BUFFER)

@@ -159,7 +159,8 @@ class HdlcFraming:
             if isinstance(event, Connected):
                 return LinkUp()
             if isinstance(event, ApduReceived):
-                return ApduIn(event.data)
+                peer = self.hdlc.peer
+                return ApduIn(event.data, source=peer.logical if peer is not None else None)
             if isinstance(event, HdlcPush):
                 return ApduIn(event.data, push=True)
             if isinstance(event, Disconnected):

@@ -209,6 +209,12 @@ class HdlcConnection:
         self._poll_out = False
 
     @property
+    def peer(self) -> HdlcAddress | None:
+        """The station at the other end: for a server, the client that set the link up (its SAP
+        picks the association); for a client, the meter it talks to."""
+        return self._peer
+
+    @property
     def own_address(self) -> HdlcAddress:
         if self.role is Role.CLIENT:
             assert self.client_address is not None
