@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from meterlink import __version__
 from meterlink.errors import MeterlinkError
 
-from . import demo, emulate, parse, probe, read
+from . import decode, demo, dlms, emulate, listen, parse, probe, read
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"meterlink {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, parse, emulate, read, probe):
+    for module in (demo, parse, emulate, read, probe, dlms, decode, listen):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
         module.configure(sub)
         sub.set_defaults(run=module.run)
