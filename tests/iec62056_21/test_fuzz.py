@@ -61,10 +61,13 @@ def _sessions() -> tuple[list[bytes], list[bytes], dict[tuple[str, str], Connect
         script: Callable[[Wire, ClientConnection], None],
         app: MeterApp | None = None,
         fault: Callable[[str, bytes], bytes] | None = None,
+        *,
+        sleeper: bool = False,
         **client: Any,
     ) -> None:
-        settings = ClientSettings(max_message_size=MAX_MESSAGE, **client)
-        meter = MeterConnection(MeterSettings(Identification.from_text(ident), operand="1234"))
+        settings = ClientSettings(max_message_size=MAX_MESSAGE, fast_wake_up=sleeper, **client)
+        meter_settings = MeterSettings(Identification.from_text(ident), operand="1234", fast_wake_up=sleeper)
+        meter = MeterConnection(meter_settings)
         w = Wire(ClientConnection(settings), meter, app or MeterApp(), fault)
         with contextlib.suppress(MeterlinkError):  # a silent meter: the client gives up
             script(w, w.client.connection)  # type: ignore[arg-type]
@@ -109,6 +112,8 @@ def _sessions() -> tuple[list[bytes], list[bytes], dict[tuple[str, str], Connect
     session("SIEC2WR5", programming, MeterApp(registers=registers), password="00000000")
     session("ISK5\\2MT382", binary, MeterApp(binary_greeting=bytes.fromhex("7ea00703219310017e")))
     session("EBZ5DD3", push)
+    # a battery meter with fast wake-up: asleep, awake, and the B1 sign-off
+    session("EMH5\\@D4EM4TII", programming, MeterApp(registers=registers), password="00000000", sleeper=True)
     # meters that keep the HHU waiting, for their "due" states
     session("EMH5\\@D4EM4TII", readout, MeterApp(answer_readout=False), retries=0)
     session("EMH5\\@D4EM4TII", programming, MeterApp(silent="R"), password="00000000", retries=0)

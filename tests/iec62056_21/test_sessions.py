@@ -21,6 +21,11 @@ from meterlink.errors import (
 )
 from meterlink.iec62056_21._state import ClientState, MeterState
 from meterlink.iec62056_21.connection import (
+    FAST_WAKE_ACK_DELAY,
+    FAST_WAKE_PAUSE,
+    FAST_WAKE_REQUEST_DELAY,
+    FAST_WAKE_TOTAL,
+    RESTART_PAUSE,
     WAKE_UP_NULS,
     WAKE_UP_PAUSE,
     ClientConnection,
@@ -1384,3 +1389,223 @@ def test_a_late_echo_of_our_own_message_is_not_an_answer(late: bytes) -> None:
     w.run()
     text = f"P.01({value})"
     assert w.client_events(DataReceived) == [DataReceived(command, text, -(-len(text) // 48))]
+
+
+# ==================================================================================================
+# fast wake-up (Annex B.2)
+# ==================================================================================================
+B1 = CommandMessage.break_(command_type="1").to_bytes()
+CHAR_300 = transmission_time(1, 300)
+BURST_300 = 17  # ceil(0.55 s * 30 characters/s)
+TD_300 = 2 * CHAR_300 + FAST_WAKE_PAUSE
+
+
+def fast_wire(fault: Callable[[str, bytes], bytes] | None = None) -> Wire:
+    return make_wire(EMH, ClientSettings(fast_wake_up=True), fault=fault, fast_wake_up=True)
+
+
+def test_fast_wake_up_burst_ack_and_request_timing() -> None:
+    w = fast_wire()
+    client, meter = client_of(w), meter_of(w)
+    assert state(meter) is MeterState.ASLEEP
+    client.read_out(0.0)
+    assert state(client) is ClientState.AWAIT_WAKE_ACK
+    w.run()
+    sent = w.client_sent()
+    assert sent[:2] == [b"\x00" * BURST_300, REQUEST]
+    burst_end = transmission_time(BURST_300, 300)
+    assert 0.5 <= burst_end <= 0.6  # Tn
+    # the meter waits for the burst to end (plus Ta) and ACKs at the burst's rate
+    assert w.meter_sent()[0] == ACK
+    ack_start = sent_at(w.meter, ACK)
+    assert ack_start >= burst_end + FAST_WAKE_ACK_DELAY - 1e-9
+    ack_arrival = arrival_of(w.client, ACK)
+    assert ack_arrival <= burst_end + TD_300  # inside the pause Td: no second burst
+    # the request 200-1500 ms after the ACK, at the burst's rate (no switch before it)
+    request_at = sent_at(w.client, REQUEST)
+    assert request_at == pytest.approx(ack_arrival + FAST_WAKE_REQUEST_DELAY)
+    assert 0.2 <= request_at - ack_arrival <= 1.5
+    assert w.client.rate_at(request_at) == 300
+    assert w.client_events(ReadoutReceived)
+    assert state(client) is ClientState.IDLE
+    # after the readout the meter goes back to sleep, and sleeping it hears no request
+    w.run(settle=True)
+    assert state(meter) is MeterState.ASLEEP
+    meter.receive_data(REQUEST, w.now + 5)
+    assert not [e for e in meter.events() if isinstance(e, Send)]
+
+
+def test_fast_wake_up_bursts_for_4_5_s_then_a_clean_timeout() -> None:
+    # an ordinary meter never ACKs a burst: it does not sleep, and NULs are noise to it
+    w = make_wire(EMH, ClientSettings(fast_wake_up=True, retries=0))
+    client = client_of(w)
+    client.read_out(0.0)
+    with pytest.raises(ResponseTimeout, match="fast wake-up"):
+        w.run()
+    assert state(client) is ClientState.IDLE
+    assert client.deadline is None
+    assert all(data == b"\x00" * BURST_300 for data in w.client_sent())
+    starts = [t for t, _ in w.client.sent]
+    burst = transmission_time(BURST_300, 300)
+    period = burst + TD_300
+    assert starts == pytest.approx([i * period for i in range(len(starts))])
+    assert starts[-1] < FAST_WAKE_TOTAL <= starts[-1] + period  # bursts for at least 4.5 s
+    assert len(starts) == 7
+    assert w.now == pytest.approx(len(starts) * period)
+    assert not w.meter_sent()
+
+
+def test_fast_wake_up_failed_attempt_is_retried_after_the_restart_pause() -> None:
+    w = make_wire(EMH, ClientSettings(fast_wake_up=True, retries=1))
+    client_of(w).read_out(0.0)
+    with pytest.raises(ResponseTimeout):
+        w.run()
+    starts = [t for t, _ in w.client.sent]
+    assert len(starts) == 14
+    period = transmission_time(BURST_300, 300) + TD_300
+    assert starts[7] == pytest.approx(7 * period + RESTART_PAUSE)
+
+
+def test_fast_wake_up_a_lost_ack_is_answered_by_the_next_burst() -> None:
+    w = fast_wire(fault=drop_once("meter", lambda data: data == ACK))
+    client_of(w).read_out(0.0)
+    w.run()
+    sent = w.client_sent()
+    assert sent[:3] == [b"\x00" * BURST_300, b"\x00" * BURST_300, REQUEST]
+    # the awake meter ACKs the second burst as well
+    assert w.meter_sent()[:2] == [ACK, ACK]
+    assert w.client_events(ReadoutReceived)
+
+
+def test_fast_wake_up_meter_sleeps_again_without_a_sign_on() -> None:
+    meter = MeterConnection(MeterSettings(ident(EMH), fast_wake_up=True))
+    burst_end = transmission_time(BURST_300, 300)
+    meter.receive_data(b"\x00" * BURST_300, burst_end)
+    assert meter.events() == []
+    assert meter.deadline == pytest.approx(burst_end + CHAR_300 + FAST_WAKE_ACK_DELAY)
+    meter.time_passed(burst_end + CHAR_300 + FAST_WAKE_ACK_DELAY)
+    assert meter.events() == [Send(ACK, burst_end + CHAR_300 + FAST_WAKE_ACK_DELAY)]
+    assert state(meter) is MeterState.AWAKE
+    ack_end = burst_end + 2 * CHAR_300 + FAST_WAKE_ACK_DELAY
+    assert meter.deadline == pytest.approx(ack_end + 1.5)
+    meter.time_passed(ack_end + 1.5)
+    assert state(meter) is MeterState.ASLEEP
+    assert meter.deadline is None
+    meter.receive_data(REQUEST, ack_end + 1.6)
+    assert meter.events() == []
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        b"\x00" * 14,  # 467 ms: too short
+        b"\x00" * 20 + REQUEST,  # not followed by silence
+        REQUEST,  # no burst at all
+        b"\x00" * 8 + b"\x7f" + b"\x00" * 8,  # broken by noise
+    ],
+)
+def test_fast_wake_up_meter_stays_asleep(heard: bytes) -> None:
+    meter = MeterConnection(MeterSettings(ident(EMH), fast_wake_up=True))
+    meter.receive_data(heard, 1.0)
+    assert meter.deadline is None
+    assert meter.events() == []
+    assert state(meter) is MeterState.ASLEEP
+
+
+def test_fast_wake_up_burst_followed_at_once_by_more_is_no_wake_up() -> None:
+    meter = MeterConnection(MeterSettings(ident(EMH), fast_wake_up=True))
+    meter.receive_data(b"\x00" * 20, 1.0)
+    assert meter.deadline is not None  # waiting for the burst to end
+    meter.receive_data(b"\x7f", 1.01)
+    assert meter.deadline is None
+    assert meter.events() == []
+    assert state(meter) is MeterState.ASLEEP
+
+
+def test_fast_wake_up_burst_in_pieces_wakes_the_meter() -> None:
+    meter = MeterConnection(MeterSettings(ident(EMH), fast_wake_up=True))
+    for i in range(15):  # 15 characters at 300 Bd: exactly 0.5 s
+        meter.receive_data(b"\x00", (i + 1) * CHAR_300)
+    meter.time_passed(10.0)
+    assert [e for e in meter.events() if isinstance(e, Send)] == [Send(ACK, 10.0)]
+    assert state(meter) is MeterState.AWAKE
+
+
+def test_fast_wake_up_at_9600_bursts_and_requests_at_that_rate() -> None:
+    client = ClientConnection(ClientSettings(fast_wake_up=True, initial_baud_rate=9600))
+    client.read_out(0.0)
+    burst = client.events()
+    assert burst == [Send(b"\x00" * 528, 0.0)]  # 528 characters at 9600 Bd: 0.55 s
+    end = transmission_time(528, 9600)
+    assert client.deadline == pytest.approx(end + 2 * transmission_time(1, 9600) + FAST_WAKE_PAUSE)
+    client.receive_data(ACK, end + 0.005)
+    assert client.events() == [Send(REQUEST, end + 0.005 + FAST_WAKE_REQUEST_DELAY)]
+    assert client.baud_rate == 9600
+    assert state(client) is ClientState.AWAIT_IDENTIFICATION
+
+
+def test_fast_wake_up_echo_of_the_burst_does_not_stretch_the_pause() -> None:
+    w = make_wire(EMH, ClientSettings(fast_wake_up=True, retries=0, echo=True), echo=("client",))
+    client_of(w).read_out(0.0)
+    with pytest.raises(ResponseTimeout):
+        w.run()
+    period = transmission_time(BURST_300, 300) + TD_300
+    assert [t for t, _ in w.client.sent] == pytest.approx([i * period for i in range(7)])
+
+
+def test_fast_wake_up_programming_session_ends_with_b1_acknowledged() -> None:
+    w = fast_wire()
+    client, meter = client_of(w), meter_of(w)
+    client.program(0.0)
+    w.run()
+    assert state(client) is ClientState.PROGRAMMING
+    client.send_command(CommandMessage.password("00000000"), w.now)
+    w.run()
+    client.end(w.now)
+    assert state(client) is ClientState.AWAIT_SIGN_OFF_ACK
+    assert client.baud_rate == 9600  # the meter ACKs at the session's rate
+    w.run()
+    assert w.client_sent()[-1] == B1
+    assert w.meter_sent()[-1] == ACK
+    assert w.client_events(SessionEnded)[-1] == SessionEnded("break")
+    assert state(client) is ClientState.IDLE
+    ack_arrival = w.client.received[-1][0]
+    switch_back = [e for e in w.client.events if isinstance(e, SetLink)][-1]
+    assert switch_back == SetLink(300)
+    assert w.client.links[-1][0] >= ack_arrival
+    w.run(settle=True)
+    assert state(meter) is MeterState.ASLEEP
+
+
+def test_fast_wake_up_unanswered_b1_ends_after_the_response_timeout() -> None:
+    late = {"now": 0.0}
+    w = fast_wire(fault=lambda who, data: b"" if who == "meter" and data == ACK and late["now"] > 1 else data)
+    client = client_of(w)
+    client.program(0.0)
+    w.run()
+    late["now"] = w.now
+    client.end(w.now)
+    w.run()
+    assert state(client) is ClientState.IDLE
+    assert w.client_events(SessionEnded)[-1] == SessionEnded("break")
+    start, data = w.client.sent[-1]
+    assert data == B1
+    b1_end = start + transmission_time(len(B1), 9600)
+    since, rate = w.client.links[-1]
+    assert (since, rate) == (pytest.approx(b1_end + client.settings.response_timeout), 300)  # type: ignore[comparison-overlap]
+
+
+def test_explicit_b0_overrides_fast_wake_up() -> None:
+    w = fast_wire()
+    client = client_of(w)
+    client.program(0.0)
+    w.run()
+    client.end(w.now, battery=False)
+    assert state(client) is ClientState.IDLE
+    w.run()
+    assert w.client_sent()[-1] == B0
+
+
+def test_wake_up_and_fast_wake_up_exclude_each_other() -> None:
+    with pytest.raises(LocalProtocolError, match="exclude"):
+        ClientSettings(wake_up=True, fast_wake_up=True)

@@ -440,3 +440,42 @@ def test_client_random_walk(data: st.DataObject) -> None:
 def test_meter_random_walk(data: st.DataObject) -> None:
     meter = MeterConnection(MeterSettings(MODE_E_METER, address="123", operand="1234", max_repeats=1))
     walk(meter, data, METER_WALK_PAYLOADS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_fast_wake_up_client_random_walk(data: st.DataObject) -> None:
+    settings_ = ClientSettings(password="00000000", retries=1, fast_wake_up=True)
+    walk(ClientConnection(settings_), data, CLIENT_WALK_PAYLOADS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_fast_wake_up_meter_random_walk(data: st.DataObject) -> None:
+    meter = MeterConnection(MeterSettings(MODE_E_METER, operand="1234", max_repeats=1, fast_wake_up=True))
+    walk(meter, data, METER_WALK_PAYLOADS)
+
+
+def test_fast_wake_up_meter_rests_asleep_and_wakes_through_the_table() -> None:
+    meter = MeterConnection(MeterSettings(MODE_E_METER, fast_wake_up=True))
+    assert meter.state is MeterState.ASLEEP
+    meter.receive_data(bytes(20), 1.0)  # 0.67 s of NULs at 300 Bd
+    assert meter.deadline is not None
+    meter.time_passed(meter.deadline)
+    states: list[MeterState] = [meter.state]
+    meter._input(Input.REQUEST, RequestMessage())
+    states.append(meter.state)
+    meter._input(Input.BREAK, CommandMessage.break_(command_type="1"))
+    states.append(meter.state)
+    assert states == [MeterState.AWAKE, MeterState.AWAIT_OPTION, MeterState.ASLEEP]
+
+
+def test_fast_wake_up_rows_cover_the_new_states() -> None:
+    assert CLIENT_TABLE[(ClientState.AWAIT_WAKE_ACK, Input.ACK)][0] == "on_wake_ack"
+    assert CLIENT_TABLE[(ClientState.AWAIT_WAKE_ACK, Input.TIMEOUT)][0] == "next_burst"
+    assert CLIENT_TABLE[(ClientState.AWAIT_SIGN_OFF_ACK, Input.ACK)][0] == "signed_off"
+    assert CLIENT_TABLE[(ClientState.AWAIT_SIGN_OFF_ACK, Input.TIMEOUT)][0] == "signed_off"
+    for state in (MeterState.ASLEEP, MeterState.AWAKE):
+        assert METER_TABLE[(state, Input.TIMEOUT)][0] == "wake_timer"
+    # asleep, a meter hears nothing: every received input is dropped
+    assert all(METER_TABLE[(MeterState.ASLEEP, k)][0] == "ignore" for k in RECEIVED)

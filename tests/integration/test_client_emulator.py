@@ -16,6 +16,7 @@ import datetime as dt
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ from meterlink.errors import (
     ResponseTimeout,
 )
 from meterlink.iec62056_21 import Client
-from meterlink.iec62056_21.messages import ProtocolMode
+from meterlink.iec62056_21.messages import CommandMessage, ProtocolMode
 from meterlink.iec62056_21.profile import LoadProfile
 from meterlink.iec62056_21.readout import Readout
 
@@ -522,3 +523,38 @@ def test_fault_inactivity_timeout(link: Link) -> None:
         with pytest.raises(ResponseTimeout):
             within(BOUND, session)
         reading_out(client)  # a new session works
+
+
+# ================================================================================================
+# fast wake-up (Annex B.2): a battery meter that sleeps between sessions
+# ================================================================================================
+def test_fast_wake_up_reads_a_sleeping_meter(link: Link) -> None:
+    sleeper = describe(meter="fast_wake_up = true")
+    seen: list[tuple[str, bytes]] = []
+
+    def trace(direction: str, data: bytes, _: float) -> None:
+        seen.append((direction, bytes(b & 0x7F for b in data)))
+
+    with (
+        emulated(sleeper, link) as emulator,
+        connect(emulator, fast_wake_up=True, trace=trace) as client,
+    ):
+
+        def session() -> None:
+            check_readout(client.read_out())
+            with client.programming(password="00000000") as prog:
+                assert prog.read("C.1.0").value.value == "07123456"
+            # programming ended with B1, which the meter acknowledged before sleeping
+
+        within(BOUND, session)
+        assert client.link.baud_rate == 300
+        sent = b"".join(data for direction, data in seen if direction == "tx")
+        received = b"".join(data for direction, data in seen if direction == "rx")
+        assert sent.startswith(bytes(17) + b"/?!\r\n")  # burst, then the request at 300 Bd
+        assert sent.endswith(CommandMessage.break_(command_type="1").to_bytes())
+        assert received.startswith(b"\x06/ABc5METER\r\n")  # the wake-up ACK, then the ident
+        assert received.endswith(b"\x06")  # the B1 acknowledged
+        # asleep again: a plain sign-on on the same line is not heard
+        plain = Client(client.link, replace(client.settings, fast_wake_up=False, retries=0))
+        with pytest.raises(ResponseTimeout):
+            within(BOUND, plain.read_out)

@@ -349,6 +349,10 @@ class MeterDescription:
     after_readout_timeout: float = 1.5
     """How long the meter stays at the readout's rate for a NAK (repeat request) after it."""
     inactivity_timeout: float = 120.0
+    fast_wake_up: bool = False
+    """A battery meter that sleeps until a fast wake-up NUL burst (Annex B.2) and ACKs it."""
+    wake_window: float = 1.5
+    """After its wake-up ACK, how long the meter waits for the sign-on before sleeping again."""
     operand: str = ""
     bcc: BccKind = BccKind.XOR
     block_size: int | None = 64
@@ -740,6 +744,8 @@ def _description(root: Table) -> MeterDescription:
         raise meter.error("operand", str(exc)) from None
     name = meter.text("name", "") or ""
     accept_lower = meter.flag("accept_lower_baud", True)
+    fast_wake_up = meter.flag("fast_wake_up", False)
+    wake_window = meter.number("wake_window", 1.5, minimum=0.0)
     meter.integer("digits", 6)
     meter.integer("decimals", 3)
 
@@ -770,6 +776,8 @@ def _description(root: Table) -> MeterDescription:
     push_layout = _layout(push, "layout", registers) or layout
     if root.has("push") and interval is None:
         raise push.error("interval", "missing (seconds between telegrams)")
+    if fast_wake_up and root.has("push"):
+        raise meter.error("fast_wake_up", "a sleeping battery meter does not push telegrams ([push])")
     push.finish()
 
     modes = _modes(meter, ident, interval is not None)
@@ -846,6 +854,8 @@ def _description(root: Table) -> MeterDescription:
         option_timeout=option if option is not None else 2.0,
         after_readout_timeout=after_readout if after_readout is not None else 1.5,
         inactivity_timeout=inactivity if inactivity is not None else 120.0,
+        fast_wake_up=fast_wake_up,
+        wake_window=wake_window if wake_window is not None else 1.5,
         operand=operand,
         bcc=BccKind(bcc_name),
         block_size=block,

@@ -146,6 +146,8 @@ class MeterModel:
             accept_lower_baud=d.accept_lower_baud,
             binary_mode=ProtocolMode.E in d.modes,
             bcc_kind=d.bcc,
+            fast_wake_up=d.fast_wake_up,
+            wake_window=d.wake_window,
         )
 
     def connection(self, faults: Faults | None = None) -> EmulatorConnection:

@@ -281,7 +281,8 @@ class LineSession:
                 if self._binary_until is not None:
                     self._binary_until = now + conn.settings.inactivity_timeout  # HDLC would go here
                 else:
-                    if conn.state is MeterState.IDLE and now - self._last_rx > INTER_CHARACTER_TIMEOUT:
+                    at_rest = conn.state in (MeterState.IDLE, MeterState.ASLEEP)
+                    if at_rest and now - self._last_rx > INTER_CHARACTER_TIMEOUT:
                         conn = self.connection = conn.renewed()  # forget noise from before the pause
                     conn.receive_data(data, now)
                 self._last_rx = now

@@ -64,6 +64,7 @@ class ClientState(StrEnum):
     """States of the hand-held unit / head-end."""
 
     IDLE = "idle"
+    AWAIT_WAKE_ACK = "awaiting wake-up ACK"
     AWAIT_IDENTIFICATION = "awaiting identification"
     AWAIT_READOUT = "awaiting readout"
     AWAIT_OPERAND = "awaiting P0 operand"
@@ -74,12 +75,15 @@ class ClientState(StrEnum):
     AWAIT_BINARY_CONFIRM = "awaiting mode E confirmation"
     BINARY = "handed over (mode E)"
     LISTENING = "listening (mode D)"
+    AWAIT_SIGN_OFF_ACK = "awaiting B1 ACK"
 
 
 class MeterState(StrEnum):
     """States of the meter."""
 
     IDLE = "idle"
+    ASLEEP = "asleep (fast wake-up)"
+    AWAKE = "awake, awaiting sign-on"
     AWAIT_OPTION = "awaiting option select"
     READOUT_DUE = "readout due"
     AFTER_READOUT = "after readout"
@@ -94,6 +98,7 @@ M = MeterState
 I = Input  # noqa: E741 - short alias keeps the tables readable
 
 _ACTIVE_CLIENT: Final = (
+    C.AWAIT_WAKE_ACK,
     C.AWAIT_IDENTIFICATION,
     C.AWAIT_READOUT,
     C.AWAIT_OPERAND,
@@ -104,18 +109,31 @@ _ACTIVE_CLIENT: Final = (
     C.AWAIT_BINARY_CONFIRM,
 )
 
+_SIGNING_ON: Final = frozenset({C.AWAIT_IDENTIFICATION, C.AWAIT_WAKE_ACK})
+"""Where a sign-on (re)starts: the request, or first the fast wake-up bursts."""
+_SIGNED_OFF: Final = frozenset({C.IDLE, C.AWAIT_SIGN_OFF_ACK})
+"""After B0 at rest at once; after B1 once the meter's ACK came (or did not)."""
+
 CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientState]]]] = {
     # sign-on
-    (C.IDLE, I.READ_OUT): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
-    (C.IDLE, I.PROGRAM): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
-    (C.IDLE, I.BINARY): ("start_sign_on", frozenset({C.AWAIT_IDENTIFICATION})),
+    (C.IDLE, I.READ_OUT): ("start_sign_on", _SIGNING_ON),
+    (C.IDLE, I.PROGRAM): ("start_sign_on", _SIGNING_ON),
+    (C.IDLE, I.BINARY): ("start_sign_on", _SIGNING_ON),
     (C.IDLE, I.LISTEN): ("start_listening", frozenset({C.LISTENING})),
+    # fast wake-up (Annex B.2): NUL bursts until the meter ACKs, for 4.5 s, then a failed attempt
+    (C.AWAIT_WAKE_ACK, I.ACK): ("on_wake_ack", frozenset({C.AWAIT_IDENTIFICATION})),
+    (C.AWAIT_WAKE_ACK, I.TIMEOUT): ("next_burst", frozenset({C.AWAIT_WAKE_ACK, C.IDLE})),
+    **{
+        (C.AWAIT_WAKE_ACK, received): ("ignore", frozenset({C.AWAIT_WAKE_ACK}))
+        for received in RECEIVED
+        if received not in (I.ACK, I.BREAK)
+    },
     (C.AWAIT_IDENTIFICATION, I.IDENTIFICATION): (
         "on_identification",
         frozenset({C.AWAIT_READOUT, C.AWAIT_OPERAND, C.AWAIT_BINARY_CONFIRM}),
     ),
-    (C.AWAIT_IDENTIFICATION, I.TIMEOUT): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
-    (C.AWAIT_IDENTIFICATION, I.BAD_FRAME): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
+    (C.AWAIT_IDENTIFICATION, I.TIMEOUT): ("retry_sign_on", _SIGNING_ON | {C.IDLE}),
+    (C.AWAIT_IDENTIFICATION, I.BAD_FRAME): ("retry_sign_on", _SIGNING_ON | {C.IDLE}),
     # readout
     (C.AWAIT_READOUT, I.DATA): (
         "on_readout",
@@ -123,15 +141,15 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     ),
     (C.AWAIT_READOUT, I.BAD_FRAME): (
         "on_bad_readout",
-        frozenset({C.AWAIT_READOUT, C.AWAIT_IDENTIFICATION, C.IDLE}),
+        _SIGNING_ON | {C.AWAIT_READOUT, C.IDLE},
     ),
     (C.AWAIT_READOUT, I.TIMEOUT): (
         "on_readout_timeout",
-        frozenset({C.IDLE, C.AWAIT_IDENTIFICATION, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING}),
+        _SIGNING_ON | {C.IDLE, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING},
     ),
     # programming mode entry
     (C.AWAIT_OPERAND, I.COMMAND): ("on_operand", frozenset({C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING})),
-    (C.AWAIT_OPERAND, I.TIMEOUT): ("retry_sign_on", frozenset({C.AWAIT_IDENTIFICATION, C.IDLE})),
+    (C.AWAIT_OPERAND, I.TIMEOUT): ("retry_sign_on", _SIGNING_ON | {C.IDLE}),
     (C.AWAIT_OPERAND, I.BAD_FRAME): ("nak_and_wait", frozenset({C.AWAIT_OPERAND})),
     (C.AWAIT_PASSWORD_REPLY, I.ACK): ("on_password_accepted", frozenset({C.PROGRAMMING})),
     (C.AWAIT_PASSWORD_REPLY, I.NAK): ("on_password_nak", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
@@ -169,9 +187,17 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     (C.LISTENING, I.BAD_FRAME): ("drop_push", frozenset({C.LISTENING})),
     (C.LISTENING, I.END): ("stop_listening", frozenset({C.IDLE})),
     # leaving: the caller may break off, the meter may break off, from any active state
-    **{(state, I.END): ("send_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
+    **{(state, I.END): ("send_break", _SIGNED_OFF) for state in _ACTIVE_CLIENT},
     **{(state, I.BREAK): ("on_meter_break", frozenset({C.IDLE})) for state in _ACTIVE_CLIENT},
     (C.BINARY, I.END): ("forget_binary", frozenset({C.IDLE})),
+    # B1 (fast wake-up devices) is acknowledged by the meter: wait for that, but not for long
+    (C.AWAIT_SIGN_OFF_ACK, I.ACK): ("signed_off", frozenset({C.IDLE})),
+    (C.AWAIT_SIGN_OFF_ACK, I.TIMEOUT): ("signed_off", frozenset({C.IDLE})),
+    **{
+        (C.AWAIT_SIGN_OFF_ACK, received): ("ignore", frozenset({C.AWAIT_SIGN_OFF_ACK}))
+        for received in RECEIVED
+        if received is not I.ACK
+    },
     # the tail of an earlier session (a late readout, an ACK...) is no answer to a sign-on
     **{
         (C.AWAIT_IDENTIFICATION, received): ("ignore", frozenset({C.AWAIT_IDENTIFICATION}))
@@ -195,6 +221,10 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     },
 }
 
+_REST: Final = (M.IDLE, M.ASLEEP)
+"""Where a meter goes when a session ends: asleep if it is a fast wake-up device."""
+_WAKING: Final = frozenset({M.AWAKE, M.ASLEEP})
+
 _ACTIVE_METER: Final = (
     M.AWAIT_OPTION,
     M.READOUT_DUE,
@@ -206,7 +236,7 @@ _ACTIVE_METER: Final = (
 
 METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterState]]]] = {
     # at rest a meter listens for a request (or pushes, in mode D) and ignores everything else
-    (M.IDLE, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.IDLE, I.REQUEST): ("on_request", frozenset({*_REST, M.AWAIT_OPTION, M.READOUT_DUE})),
     (M.IDLE, I.PUSH): ("push", frozenset({M.IDLE})),
     **{
         (M.IDLE, received): ("ignore", frozenset({M.IDLE}))
@@ -223,46 +253,58 @@ METER_TABLE: Final[dict[tuple[MeterState, Input], tuple[str, frozenset[MeterStat
             I.BAD_FRAME,
         )
     },
+    # a battery meter (fast wake-up, Annex B.2) sleeps: it hears nothing until a NUL burst of
+    # at least 0.5 s has ended, ACKs it, and then takes a sign-on for a while before sleeping again
+    **{(M.ASLEEP, received): ("ignore", frozenset({M.ASLEEP})) for received in RECEIVED},
+    (M.ASLEEP, I.TIMEOUT): ("wake_timer", _WAKING),
+    (M.AWAKE, I.REQUEST): ("on_request", frozenset({*_REST, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.AWAKE, I.BREAK): ("on_break", frozenset({*_REST})),
+    (M.AWAKE, I.TIMEOUT): ("wake_timer", _WAKING),
+    **{
+        (M.AWAKE, received): ("ignore", frozenset({M.AWAKE}))
+        for received in RECEIVED
+        if received not in (I.REQUEST, I.BREAK)
+    },
     # mode C/E option select
     (M.AWAIT_OPTION, I.OPTION_SELECT): (
         "on_option_select",
         frozenset({M.READOUT_DUE, M.PROGRAMMING, M.BINARY}),
     ),
     (M.AWAIT_OPTION, I.TIMEOUT): ("fall_back_to_mode_a", frozenset({M.READOUT_DUE})),
-    (M.AWAIT_OPTION, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.AWAIT_OPTION, I.REQUEST): ("on_request", frozenset({*_REST, M.AWAIT_OPTION, M.READOUT_DUE})),
     (M.AWAIT_OPTION, I.ACK): ("fall_back_to_mode_a", frozenset({M.READOUT_DUE})),
     (M.AWAIT_OPTION, I.BAD_FRAME): ("ignore", frozenset({M.AWAIT_OPTION})),
     # readout
     (M.READOUT_DUE, I.SEND_READOUT): ("send_readout", frozenset({M.AFTER_READOUT})),
-    (M.AFTER_READOUT, I.NAK): ("repeat_readout", frozenset({M.AFTER_READOUT, M.IDLE})),
-    (M.AFTER_READOUT, I.COMMAND): ("command_after_readout", frozenset({M.REPLY_DUE, M.IDLE})),
-    (M.AFTER_READOUT, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE})),
-    (M.AFTER_READOUT, I.TIMEOUT): ("readout_done", frozenset({M.IDLE})),
+    (M.AFTER_READOUT, I.NAK): ("repeat_readout", frozenset({M.AFTER_READOUT, *_REST})),
+    (M.AFTER_READOUT, I.COMMAND): ("command_after_readout", frozenset({M.REPLY_DUE, *_REST})),
+    (M.AFTER_READOUT, I.REQUEST): ("on_request", frozenset({*_REST, M.AWAIT_OPTION, M.READOUT_DUE})),
+    (M.AFTER_READOUT, I.TIMEOUT): ("readout_done", frozenset({*_REST})),
     (M.AFTER_READOUT, I.BAD_FRAME): ("ignore", frozenset({M.AFTER_READOUT})),
     # programming
-    (M.PROGRAMMING, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.PROGRAMMING, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, *_REST})),
     (M.PROGRAMMING, I.BAD_FRAME): ("send_nak", frozenset({M.PROGRAMMING})),
     (M.PROGRAMMING, I.NAK): ("repeat_reply", frozenset({M.PROGRAMMING, M.SENDING_BLOCKS})),
-    (M.REPLY_DUE, I.REPLY): ("send_reply", frozenset({M.PROGRAMMING, M.SENDING_BLOCKS, M.IDLE})),
-    (M.REPLY_DUE, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.REPLY_DUE, I.REPLY): ("send_reply", frozenset({M.PROGRAMMING, M.SENDING_BLOCKS, *_REST})),
+    (M.REPLY_DUE, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, *_REST})),
     (M.SENDING_BLOCKS, I.ACK): ("next_block", frozenset({M.SENDING_BLOCKS, M.PROGRAMMING})),
     (M.SENDING_BLOCKS, I.NAK): ("repeat_block", frozenset({M.SENDING_BLOCKS, M.PROGRAMMING})),
-    (M.SENDING_BLOCKS, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, M.IDLE})),
+    (M.SENDING_BLOCKS, I.COMMAND): ("on_command", frozenset({M.REPLY_DUE, *_REST})),
     (M.SENDING_BLOCKS, I.BAD_FRAME): ("send_nak", frozenset({M.SENDING_BLOCKS})),
     # the meter's inactivity timer runs in every active state
     **{
-        (state, I.TIMEOUT): ("return_to_rest", frozenset({M.IDLE}))
+        (state, I.TIMEOUT): ("return_to_rest", frozenset({*_REST}))
         for state in _ACTIVE_METER
         if state not in (M.AWAIT_OPTION, M.AFTER_READOUT)
     },
     # a new sign-on restarts the session (modes A/B programming runs at 300 Bd, where it is heard)
     **{
-        (state, I.REQUEST): ("on_request", frozenset({M.IDLE, M.AWAIT_OPTION, M.READOUT_DUE}))
+        (state, I.REQUEST): ("on_request", frozenset({*_REST, M.AWAIT_OPTION, M.READOUT_DUE}))
         for state in (M.PROGRAMMING, M.REPLY_DUE, M.SENDING_BLOCKS)
     },
     # B0 ends the session from anywhere; B1 (battery devices) is acknowledged first
-    **{(state, I.BREAK): ("on_break", frozenset({M.IDLE})) for state in _ACTIVE_METER},
-    (M.BINARY, I.END): ("return_to_rest", frozenset({M.IDLE})),
+    **{(state, I.BREAK): ("on_break", frozenset({*_REST})) for state in _ACTIVE_METER},
+    (M.BINARY, I.END): ("return_to_rest", frozenset({*_REST})),
 }
 
 

@@ -170,6 +170,7 @@ class SessionOptions(TypedDict, total=False):
     password_level: int
     password_function: Callable[[str], str] | None
     wake_up: bool
+    fast_wake_up: bool
     echo: bool | None
     strict_bcc: bool
     bcc_kind: BccKind
@@ -429,7 +430,7 @@ class _Engine:
         settings = replace(self.settings, mode=ProtocolMode.A)
         conn, event = yield from self._sign_on(ClientConnection.read_out, settings, (IdentificationReceived,))
         if isinstance(event, IdentificationReceived):
-            conn.end(self.clock())
+            yield from self._sign_off(conn)
         yield from self._settle(conn)
         if not isinstance(event, IdentificationReceived):
             raise self._ended(event, "before identifying itself")
@@ -511,8 +512,14 @@ class _Engine:
         conn, self.conn = self.conn, None
         if conn is None or _idle(conn):
             return
-        conn.end(self.clock())
+        yield from self._sign_off(conn)
         yield from self._settle(conn)
+
+    def _sign_off(self, conn: ClientConnection) -> _Driver[None]:
+        """B0, or with fast wake-up B1 and the meter's ACK (waited for within the response timeout)."""
+        conn.end(self.clock())
+        if conn.state is ClientState.AWAIT_SIGN_OFF_ACK:
+            yield from self._pump(conn, (), self.settings.response_timeout)
 
     def _listener(self, baud_rate: int | None, data_bits: int | None) -> _Driver[ClientConnection]:
         self._require_idle()

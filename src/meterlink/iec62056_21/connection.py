@@ -16,6 +16,7 @@ Every transition is looked up in the tables of :mod:`._state`.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +83,20 @@ WAKE_UP_NULS: Final = 66
 """NUL characters in a 2.2 s wake-up train at 300 Bd (Annex B: 2.1 to 2.3 s)."""
 WAKE_UP_PAUSE: Final = 1.6
 """Pause between the wake-up train and the request (Annex B: 1.5 to 1.7 s)."""
+FAST_WAKE_BURST: Final = 0.55
+"""Length of one fast wake-up NUL burst (Annex B.2: Tn = 500 to 600 ms); rounded up to whole
+characters, so at least 0.55 s and at most one character more."""
+FAST_WAKE_PAUSE: Final = 0.04
+"""Td beyond its two character times: 20 ms plus the 20 ms the standard allows on top. The
+meter's ACK must have arrived by then, or the next burst starts."""
+FAST_WAKE_TOTAL: Final = 4.5
+"""Keep bursting for this long (the standard's recommendation) before the attempt has failed."""
+FAST_WAKE_REQUEST_DELAY: Final = 0.3
+"""Request this long after the wake-up ACK (Annex B.2: 200 to 1500 ms)."""
+FAST_WAKE_MIN_BURST: Final = 0.5
+"""A sleeping meter wakes on a NUL burst at least this long (at its line rate)."""
+FAST_WAKE_ACK_DELAY: Final = 0.01
+"""Ta: the meter's ACK starts at least this long after the burst."""
 RESTART_PAUSE: Final = 2.0
 """Wait after a break, a finished or a failed session before the next sign-on (meters need 1.5-2 s)."""
 ECHO_WINDOW: Final = 0.1
@@ -89,6 +104,10 @@ ECHO_WINDOW: Final = 0.1
 
 The window is also capped at half the peer's minimum reaction time: nothing the peer says can
 come sooner than that, so a 20 ms meter's mode E confirmation is never taken for our echo."""
+
+
+_B1: Final = CommandMessage.break_(command_type="1")
+"""Sign-off for fast wake-up devices: the meter acknowledges it, then sleeps."""
 
 
 def transmission_time(size: int, baud_rate: int) -> float:
@@ -103,6 +122,9 @@ def _classify(message: Message) -> Input:
         return Input.BREAK if message.is_break else Input.COMMAND
     return _INPUT_OF[type(message)]
 
+
+_WAKE_STATES: Final = frozenset({MeterState.ASLEEP, MeterState.AWAKE})
+_AT_REST: Final = frozenset({MeterState.IDLE, MeterState.ASLEEP, MeterState.AWAKE})
 
 _INPUT_OF: Final[dict[type, Input]] = {
     RequestMessage: Input.REQUEST,
@@ -143,7 +165,7 @@ class _Connection:
                 self._framer.cancel_echo()
             self._framer.feed(data)
             self._last_rx = now
-            if self._deadline is not None:
+            if self._deadline is not None and self._stretches_deadline():
                 self._deadline = max(self._deadline, now + self._inter_char_timeout())
 
     def time_passed(self, now: float) -> None:
@@ -248,6 +270,10 @@ class _Connection:
     def _switches(self) -> bool:
         return True
 
+    def _stretches_deadline(self) -> bool:
+        """Whether arriving bytes push the deadline out (a message may be coming in)."""
+        return True
+
     def _inter_char_timeout(self) -> float:
         return 1.5
 
@@ -302,7 +328,10 @@ class ClientSettings:
     password_function: Callable[[str], str] | None = field(default=None, compare=False)
     """Computes the password from the P0 operand (P2 secure algorithms)."""
     wake_up: bool = False
-    """Send the Annex B NUL train before the request (battery meters)."""
+    """Send the Annex B.1 NUL train before the request (battery meters)."""
+    fast_wake_up: bool = False
+    """Annex B.2 fast wake-up: NUL bursts at ``initial_baud_rate`` until the meter ACKs, then
+    the request at that same rate; sessions end with B1, which the meter acknowledges."""
     echo: bool | None = None
     """Does the link echo what we send (optical heads, RS-485)? None: drop our own bytes if
     they come back while being sent; True: always expect them back; False: never."""
@@ -321,6 +350,8 @@ class ClientSettings:
             raise LocalProtocolError("baud_switch_guard (t2) must be between 0 and 1.5 s")
         if self.retries < 0:
             raise LocalProtocolError("retries must be zero or more")
+        if self.wake_up and self.fast_wake_up:
+            raise LocalProtocolError("wake_up (B.1 train) and fast_wake_up (B.2 bursts) exclude each other")
         if self.password_level not in (1, 2):
             raise LocalProtocolError("password_level is 1 (P1) or 2 (P2)")
         if self.max_baud_rate is not None:
@@ -363,6 +394,8 @@ class ClientConnection(_Connection):
         """When we last repeated the command or NAKed its answer: a duplicate answer may follow."""
         self._quiet_until = float("-inf")
         """No new command before this: late duplicates of the last answer pass first."""
+        self._wake_started = 0.0
+        """When the first fast wake-up burst of this attempt was due."""
 
     # -- what the caller wants ------------------------------------------------------------------
     def read_out(self, now: float) -> None:
@@ -392,17 +425,29 @@ class ClientConnection(_Connection):
         self._now = max(self._now, now)
         self._input(Input.SEND_COMMAND, command)
 
-    def end(self, now: float, *, battery: bool = False) -> None:
+    def end(self, now: float, *, battery: bool | None = None) -> None:
         """Break off the session (B0; B1 with ``battery=True`` for fast-wake-up devices).
 
+        ``battery`` defaults to :attr:`ClientSettings.fast_wake_up`. After B1 the connection
+        waits (``response_timeout`` at most) for the meter's ACK before it is at rest again.
         While listening in mode D, stop listening; after mode E, take the link back.
         """
         self._now = max(self._now, now)
-        self._input(Input.END, BREAK if not battery else CommandMessage.break_(command_type="1"))
+        if battery is None:
+            battery = self.settings.fast_wake_up
+        self._input(Input.END, _B1 if battery else BREAK)
 
     # -- helpers ------------------------------------------------------------------------------
     def _switches(self) -> bool:
         return self.settings.switch_baud_rate
+
+    def _stretches_deadline(self) -> bool:
+        # the wake-up pause is fixed: the echo of our own burst must not lengthen it
+        return self.state is not ClientState.AWAIT_WAKE_ACK
+
+    def _farewell(self) -> bytes:
+        """The break a failed session ends with: B1 sends a battery meter back to sleep."""
+        return (_B1 if self.settings.fast_wake_up else BREAK).to_bytes()
 
     def _inter_char_timeout(self) -> float:
         return self.settings.inter_char_timeout
@@ -423,14 +468,25 @@ class ClientConnection(_Connection):
         end = self._send(data, self._last_rx + self._reaction_time())
         self._deadline = end + self.settings.response_timeout
 
-    def _request(self, not_before: float) -> None:
+    def _request(self, not_before: float) -> ClientState:
         s = self.settings
         self._link(self.initial_baud_rate, 7)
+        if s.fast_wake_up:
+            self._wake_started = not_before
+            self._burst(not_before)
+            return ClientState.AWAIT_WAKE_ACK
         if s.wake_up:
             end = self._send(b"\x00" * WAKE_UP_NULS, not_before)
             not_before = end + WAKE_UP_PAUSE
         end = self._send(RequestMessage(s.address, s.request_command).to_bytes(), not_before)
         self._deadline = end + s.response_timeout
+        return ClientState.AWAIT_IDENTIFICATION
+
+    def _burst(self, not_before: float) -> None:
+        """One fast wake-up burst (Tn), then the pause Td in which the meter's ACK must come."""
+        rate = self.baud_rate
+        end = self._send(bytes(math.ceil(FAST_WAKE_BURST * rate / BITS_PER_CHARACTER)), not_before)
+        self._deadline = end + 2 * transmission_time(1, rate) + FAST_WAKE_PAUSE
 
     # -- handlers (named in the table) ---------------------------------------------------------
     def _start_sign_on(self, goal: Input) -> ClientState:
@@ -443,8 +499,7 @@ class ClientConnection(_Connection):
         self._quiet_until = float("-inf")
         self._framer.clear()
         self._framer.expect_option_select = False  # a failed mode E attempt may have left it set
-        self._request(self._now)
-        return ClientState.AWAIT_IDENTIFICATION
+        return self._request(self._now)
 
     def _retry_sign_on(self, error: object) -> ClientState:
         self._attempts += 1
@@ -458,7 +513,22 @@ class ClientConnection(_Connection):
         self._framer.clear()
         self._repeats = 0
         self.identification = None
-        self._request(self._now + self.settings.restart_pause)
+        return self._request(self._now + self.settings.restart_pause)
+
+    def _next_burst(self, _: object) -> ClientState:
+        if self._now - self._wake_started < FAST_WAKE_TOTAL:
+            self._burst(self._now)
+            return ClientState.AWAIT_WAKE_ACK
+        # a failed sign-on attempt like any other: pause, then wake it again or give up
+        spent = self._now - self._wake_started
+        return self._retry_sign_on(ResponseTimeout(f"no ACK to fast wake-up bursts for {spent:.2f} s"))
+
+    def _on_wake_ack(self, _: Ack) -> ClientState:
+        s = self.settings
+        self._framer.clear()  # the rest of our burst's echo, if any
+        not_before = max(self._last_rx, self._tx_end) + FAST_WAKE_REQUEST_DELAY
+        end = self._send(RequestMessage(s.address, s.request_command).to_bytes(), not_before)
+        self._deadline = end + s.response_timeout
         return ClientState.AWAIT_IDENTIFICATION
 
     def _on_identification(self, ident: Identification) -> ClientState:
@@ -569,7 +639,7 @@ class ClientConnection(_Connection):
 
     def _reject_password(self, reply: str) -> ClientState:
         self._out.append(PasswordRejected(reply))
-        self._answer(BREAK.to_bytes())
+        self._answer(self._farewell())
         self._deadline = None
         self._link(self.initial_baud_rate, 7)
         self._out.append(SessionEnded("break"))
@@ -619,7 +689,7 @@ class ClientConnection(_Connection):
                     f"meter refused {command.name} {self._repeats} times (NAK)", data=command.to_bytes()
                 )
             # B0 like any answer: tr after the last input, and its echo expected
-            self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
+            self._fail(error, ClientState.IDLE, self._farewell(), self._last_rx + self._reaction_time())
         self._blocks = []  # the meter starts its answer over
         if not isinstance(why, Nak):  # unanswered: the first attempt may still be answered late
             self._provoked = self._now
@@ -660,7 +730,7 @@ class ClientConnection(_Connection):
     def _nak_and_wait(self, error: RemoteProtocolError) -> ClientState:
         if self._repeats >= self.settings.retries:
             # give up as after an unanswered command: B0, so the meter leaves programming too
-            self._fail(error, ClientState.IDLE, BREAK.to_bytes(), self._last_rx + self._reaction_time())
+            self._fail(error, ClientState.IDLE, self._farewell(), self._last_rx + self._reaction_time())
         self._repeats += 1
         self._provoked = self._now  # the damaged frame may be followed by a good one we also take
         self._answer(Nak().to_bytes())
@@ -710,7 +780,19 @@ class ClientConnection(_Connection):
     def _send_break(self, command: object) -> ClientState:
         self._deadline = None
         sign_off = command if isinstance(command, CommandMessage) else BREAK
-        self._send(sign_off.to_bytes(), self._last_rx + self._reaction_time())
+        end = self._send(sign_off.to_bytes(), self._last_rx + self._reaction_time())
+        if sign_off.command_type == "1":
+            # B1: the meter ACKs at the session's rate before it sleeps; switch back after that
+            self._deadline = end + self.settings.response_timeout
+            return ClientState.AWAIT_SIGN_OFF_ACK
+        self._link(self.initial_baud_rate, 7)
+        self._out.append(SessionEnded("break"))
+        return ClientState.IDLE
+
+    def _signed_off(self, _: object) -> ClientState:
+        """B1 acknowledged, or not within the response timeout: at rest either way."""
+        self._deadline = None
+        self._framer.clear()
         self._link(self.initial_baud_rate, 7)
         self._out.append(SessionEnded("break"))
         return ClientState.IDLE
@@ -763,10 +845,17 @@ class MeterSettings:
     """As :attr:`ClientSettings.echo`, for a meter on an echoing bus."""
     bcc_kind: BccKind = BccKind.XOR
     strict_bcc: bool = True
+    fast_wake_up: bool = False
+    """A battery device (Annex B.2) that sleeps between sessions: deaf until a NUL burst of
+    :data:`FAST_WAKE_MIN_BURST` at its line rate has ended, which it ACKs; it then takes a
+    sign-on within ``wake_window`` and sleeps again after the session (B1 is ACKed)."""
+    wake_window: float = 1.5
+    """How long after its wake-up ACK the meter waits for the request."""
 
     def __post_init__(self) -> None:
         RequestMessage(self.address)  # validates the address
-        for name in ("reaction_time", "switch_delay", "option_timeout", "after_readout_timeout"):
+        timings = ("reaction_time", "switch_delay", "option_timeout", "after_readout_timeout", "wake_window")
+        for name in timings:
             if getattr(self, name) < 0:
                 raise LocalProtocolError(f"{name} cannot be negative")
         if self.inactivity_timeout <= 0:
@@ -792,7 +881,7 @@ class MeterConnection(_Connection):
             300,
             settings.echo,
         )
-        self.state: MeterState = MeterState.IDLE
+        self.state: MeterState = self._rest_state()
         self.mode = settings.identification.mode
         self.session_mode: ProtocolMode | None = None
         self.operand = settings.operand
@@ -804,6 +893,36 @@ class MeterConnection(_Connection):
         self._block_index = 0
         self._repeats = 0
         self._ready_at = 0.0
+        self._nul_run = 0
+        """NULs received in a row while asleep or awake (the wake-up burst so far)."""
+        self._burst_heard = False
+        """A burst long enough to wake on came: the ACK goes out once it has ended."""
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes arrived at time ``now``; a sleeping battery meter only listens for NULs."""
+        super().receive_data(data, now)
+        if data and self.state in _WAKE_STATES:
+            self._listen_for_burst(data, now)
+
+    def _listen_for_burst(self, data: bytes, now: float) -> None:
+        # A NUL is 0x00 with even parity as well. The burst is measured in characters at the
+        # line rate: a pty or socket delivers it in lumps, so arrival times tell nothing.
+        rest = data.rstrip(b"\x00")
+        if rest:
+            self._nul_run = len(data) - len(rest)
+            if self._burst_heard:  # the burst was followed by something else: no wake-up
+                self._burst_heard = False
+                if self.state is MeterState.ASLEEP:
+                    self._deadline = None
+        else:
+            self._nul_run += len(data)
+        if transmission_time(self._nul_run, self.baud_rate) >= FAST_WAKE_MIN_BURST - 1e-9:
+            self._burst_heard = True
+            # the burst has ended when one more character time has passed in silence; Ta on top
+            self._deadline = now + transmission_time(1, self.baud_rate) + FAST_WAKE_ACK_DELAY
+
+    def _rest_state(self) -> MeterState:
+        return MeterState.ASLEEP if self.settings.fast_wake_up else MeterState.IDLE
 
     # -- what the meter application does -------------------------------------------------------
     def send_readout(self, data: bytes, now: float) -> None:
@@ -888,7 +1007,7 @@ class MeterConnection(_Connection):
         self._last_reply = None
         if not request.matches(self.settings.address):
             self._deadline = None
-            return MeterState.IDLE
+            return self._rest_state()
         self._out.append(SignOnReceived(request))
         ident = self.settings.identification
         self._answer(ident.to_bytes())
@@ -976,14 +1095,28 @@ class MeterConnection(_Connection):
         return self._on_command(command)
 
     def _return_to_rest(self, reason: object) -> MeterState:
-        was_active = self.state is not MeterState.IDLE
+        was_active = self.state not in _AT_REST
         self._deadline = None
         self._framer.expect_option_select = False
         self._link(300, 7)
         self._ready_at = 0.0
+        self._nul_run = 0
+        self._burst_heard = False
         if was_active:
             self._out.append(SessionEnded(reason if isinstance(reason, str) else "inactivity"))
-        return MeterState.IDLE
+        return self._rest_state()
+
+    def _wake_timer(self, _: object) -> MeterState:
+        """A wake-up burst has ended (ACK it, wait for the request), or the wait is over."""
+        self._nul_run = 0
+        self._framer.clear()
+        if self._burst_heard:
+            self._burst_heard = False
+            end = self._send(Ack().to_bytes(), self._now)
+            self._deadline = end + self.settings.wake_window
+            return MeterState.AWAKE
+        self._deadline = None
+        return MeterState.ASLEEP
 
     def _readout_done(self, _: object) -> MeterState:
         return self._return_to_rest("done")
