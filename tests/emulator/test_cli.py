@@ -93,4 +93,4 @@ def test_configure_follows_the_command_pattern() -> None:
         False,
     )
     with pytest.raises(SystemExit):
-        parser.parse_args(["dlms"])
+        parser.parse_args(["mbus"])

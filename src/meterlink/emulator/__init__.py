@@ -36,6 +36,9 @@ from .description import (
     load_description,
     parse_description,
 )
+
+# the DLMS/COSEM meter lives in .dlms; its main names are re-exported here
+from .dlms import DlmsEmulatorThread, DlmsMeter, load_dlms_description, parse_dlms_description
 from .faults import FaultInjector, Faults
 from .model import MeterModel
 from .passwords import PASSWORD_ALGORITHMS, register_password_algorithm, xor_password
@@ -57,6 +60,8 @@ __all__ = [
     "ArchiveColumn",
     "ChannelSpec",
     "ClockSpec",
+    "DlmsEmulatorThread",
+    "DlmsMeter",
     "EmulatorConnection",
     "EmulatorServer",
     "EmulatorThread",
@@ -76,8 +81,10 @@ __all__ = [
     "TcpEmulator",
     "builtin_description",
     "load_description",
+    "load_dlms_description",
     "open_server",
     "parse_description",
+    "parse_dlms_description",
     "register_password_algorithm",
     "serve_pty",
     "serve_tcp",
