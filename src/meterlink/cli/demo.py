@@ -5,16 +5,21 @@ to the client side over a simulated serial line whose clock is virtual (rate swi
 times and character times are what a real line would show, yet the tour takes a fraction of a
 second). Then the real thing: the meter emulator on a local TCP port, read by the client with
 real sockets and real timing, as ``meterlink read`` would read a meter behind a converter.
+Last, a DLMS/COSEM meter emulated on a local TCP port, read by the DLMS client through an
+HLS-GMAC association with authenticated encryption (wrapper) and as the public client (HDLC).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from meterlink.emulator import EmulatorThread
+from meterlink.dlms import Client as DlmsClient
+from meterlink.emulator import DlmsEmulatorThread, EmulatorThread, parse_dlms_description
+from meterlink.errors import MeterlinkError
 from meterlink.iec62056_21.client import Client
 from meterlink.iec62056_21.connection import (
     ClientConnection,
@@ -208,6 +213,92 @@ def _live() -> dict[str, Any]:
         }
 
 
+DLMS_METER = """
+[meter]
+name = "meterlink demo DLMS meter"
+system_title = "4D4C4B0000BC614E"
+
+[[objects]]
+class = "data"
+obis = "0.0.96.1.0.255"
+type = "visible-string"
+value = "12345678"
+
+[[objects]]
+class = "register"
+obis = "1.0.1.8.0.255"
+value = 12345678
+scaler = 0
+unit = "Wh"
+rate_per_hour = 450
+
+[[objects]]
+class = "register"
+obis = "1.0.32.7.0.255"
+type = "long-unsigned"
+value = 2301
+scaler = -1
+unit = "V"
+
+[[objects]]
+class = "profile-generic"
+obis = "1.0.99.1.0.255"
+capture = ["0.0.1.0.0.255", "1.0.1.8.0.255"]
+capture_period = 900
+depth = 96
+
+[[associations]]
+client = 16
+mechanism = "none"
+objects = ["0.0.96.1.0.255", "0.0.1.0.0.255", "1.0.1.8.0.255"]
+
+[[associations]]
+client = 1
+mechanism = "hls-gmac"
+policy = "authenticated-encrypted"
+key = "000102030405060708090A0B0C0D0E0F"
+auth_key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+"""
+"""The demo's DLMS meter: public client 16 (read-only) and a ciphered HLS-GMAC management client 1."""
+DEMO_KEY = "000102030405060708090A0B0C0D0E0F"
+DEMO_AUTH_KEY = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+
+
+def _dlms_live() -> dict[str, Any]:
+    """The DLMS emulator on 127.0.0.1: management over the wrapper, the public client over HDLC."""
+    description = parse_dlms_description(DLMS_METER, source="<demo DLMS meter>")
+    started = time.monotonic()
+    with DlmsEmulatorThread(description, "tcp://127.0.0.1:0", transport="wrapper") as emulator:
+        with DlmsClient.from_url(
+            emulator.url, client=1, auth="hls-gmac", key=DEMO_KEY, auth_key=DEMO_AUTH_KEY
+        ) as meter:
+            energy = meter.get("1.0.1.8.0.255")
+            voltage = meter.get("1.0.32.7.0.255")
+            clock = meter.read_clock()
+            if not isinstance(clock, dt.datetime):
+                raise MeterlinkError(f"the emulated meter's clock is not a full date-time: {clock!r}")
+            until = clock.replace(tzinfo=None)
+            profile = meter.read_profile("1.0.99.1.0.255", until - dt.timedelta(hours=1), until)
+        wrapper_url = emulator.url
+    with DlmsEmulatorThread(description, "tcp://127.0.0.1:0", transport="hdlc") as emulator:
+        # HDLC server address: logical device 1, physical 17 (the emulator's default)
+        with DlmsClient.from_url(emulator.url, transport="hdlc", client=16, physical=17) as meter:
+            device = meter.get("0.0.96.1.0.255")
+        hdlc_url = emulator.url
+    return {
+        "meter": description.name,
+        "wrapper_url": wrapper_url,
+        "hdlc_url": hdlc_url,
+        "energy": str(energy),
+        "voltage": str(voltage),
+        "clock": clock.isoformat(),
+        "profile": [[cell.isoformat() if isinstance(cell, dt.datetime) else cell for cell in row]
+                    for row in profile.rows],
+        "device_id": device,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--rows", type=int, default=12, help="rows per readout table (default 12)")
@@ -219,12 +310,14 @@ def run(args: argparse.Namespace) -> int:
     results.append(_binary(HDLC))
     programming = _programming(ELECTRICITY)
     live = _live()
+    dlms = _dlms_live()
     if args.json:
         document = [
             {k: (v.to_dict() if isinstance(v, Readout) else v) for k, v in result.items()}
             for result in (*results, live)
         ]
         document.append(programming)
+        document.append(dlms)
         print(to_json(document))
         return 0
     for result in results:
@@ -246,4 +339,14 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"== live: {live['meter']}: /{live['identification']}, read in {live['seconds']:.2f} s")
     print(readout_table(live["readout"], limit=args.rows))
+    print()
+    print(f"== DLMS/COSEM: {dlms['meter']}, read in {dlms['seconds']:.2f} s")
+    print(f"{dlms['wrapper_url']} (wrapper), client 1, HLS-GMAC, authenticated + encrypted:")
+    print(f"  1.0.1.8.0.255  energy   {dlms['energy']}")
+    print(f"  1.0.32.7.0.255 voltage  {dlms['voltage']}")
+    print(f"  0.0.1.0.0.255  clock    {dlms['clock']}")
+    for stamp, value in dlms["profile"]:
+        print(f"  1.0.99.1.0.255 profile  {stamp}  {value} Wh")
+    print(f"{dlms['hdlc_url']} (HDLC), public client 16, no authentication:")
+    print(f"  0.0.96.1.0.255 device   {dlms['device_id']}")
     return 0

@@ -5,7 +5,7 @@ client opens like a serial port. ``--meter`` takes a TOML description (see
 ``examples/meters/``); without it the built-in EMH LZQJ-XC runs.
 
 ``meterlink emulate dlms`` runs a DLMS/COSEM meter instead (``examples/meters/dlms-meter.toml``):
-HDLC or the wrapper over TCP (``--transport``), the wrapper over UDP (``--listen udp://...``),
+the wrapper (default) or HDLC over TCP (``--transport``), the wrapper over UDP (``--listen udp://...``),
 HDLC on a pty, or mode E on a pty (``--mode-e``: IEC 62056-21 sign-on, then HDLC).
 """
 

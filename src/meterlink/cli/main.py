@@ -20,7 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"meterlink {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (demo, parse, emulate, read, probe, dlms, decode, listen):
-        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        sub = commands.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the docstrings' examples
+        )
         module.configure(sub)
         sub.set_defaults(run=module.run)
     return parser

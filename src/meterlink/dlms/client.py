@@ -13,7 +13,8 @@ Links: the wrapper over TCP (default) or UDP, HDLC over TCP (``transport="hdlc"`
 port, directly at ``baud`` 8N1 or after an IEC 62056-21 mode E handshake on an optical head
 (``mode_e=True``: :meth:`meterlink.iec62056_21.Client.binary` hands the switched line over).
 URLs name the same: ``tcp://host:4059``, ``tcp://host:4059?transport=hdlc``, ``udp://host:4059``,
-``serial:///dev/ttyUSB0?baud=9600``, ``mode-e:///dev/ttyUSB0``.
+``serial:///dev/ttyUSB0?baud=9600``, ``mode-e:///dev/ttyUSB0`` (``?parity=sw7e1``: the sign-on in
+software 7E1, for a pty or an adapter that cannot switch the character format).
 
 Entering the ``with`` block opens the link (SNRM/UA over HDLC) and the association (AARQ/AARE,
 then HLS pass 3/4 for the high-level mechanisms); leaving it releases (RLRQ/RLRE) and closes
@@ -60,6 +61,7 @@ from meterlink.hdlc.parameters import DEFAULT_PARAMETERS, HdlcParameters
 from meterlink.obis import Obis
 from meterlink.transport import AsyncLink, AsyncSerialLink, AsyncTcpLink, Link, SerialLink, TcpLink, Trace
 from meterlink.transport.udp import AsyncUdpLink, UdpLink
+from meterlink.transport.url import SerialSpec
 
 from ._driver import (
     FRAME_COUNTER,
@@ -251,7 +253,12 @@ class _Opener:
     baud: int = 9600
     connect_timeout: float = 5.0
     iec_address: str | None = None
+    software_parity: bool = False
+    """Mode E: the 7E1 sign-on in software over an 8-bit port (a pty cannot switch 7E1 to 8N1)."""
     trace: Trace | None = None
+
+    def _iec_url(self) -> str:
+        return SerialSpec(self.device, 300, 7, software_parity=self.software_parity).url
 
     def open(self) -> tuple[Link, bytes, Callable[[], None]]:
         """The link, bytes already received for the framing, and how to close it."""
@@ -266,7 +273,7 @@ class _Opener:
             return serial, b"", serial.close
         from meterlink.iec62056_21.client import Client as IecClient
 
-        iec = IecClient.serial(self.device, address=self.iec_address, trace=self.trace)
+        iec = IecClient.from_url(self._iec_url(), address=self.iec_address, trace=self.trace)
         try:
             binary = iec.binary()
         except BaseException:
@@ -288,7 +295,7 @@ class _Opener:
             return serial, b"", serial.close
         from meterlink.iec62056_21.client import AsyncClient as AsyncIecClient
 
-        iec = AsyncIecClient.serial(self.device, address=self.iec_address, trace=self.trace)
+        iec = AsyncIecClient.from_url(self._iec_url(), address=self.iec_address, trace=self.trace)
         try:
             binary = await iec.binary()
         except BaseException:
@@ -311,9 +318,11 @@ def _url_options(url: str) -> tuple[_Opener, str, ClientOptions]:
             except ValueError:
                 raise LocalProtocolError(f"bad URL {url!r}: {name} must be a number") from None
     baud_text = query.pop("baud", "9600")
+    parity = query.pop("parity", "E")
     if query:
         raise LocalProtocolError(
-            f"bad URL {url!r}: unknown keys {sorted(query)} (transport, client, server, physical, baud)"
+            f"bad URL {url!r}: unknown keys {sorted(query)} (transport, client, server, physical, baud,"
+            " parity)"
         )
     if scheme in ("tcp", "udp"):
         try:
@@ -333,7 +342,10 @@ def _url_options(url: str) -> tuple[_Opener, str, ClientOptions]:
         except ValueError:
             raise LocalProtocolError(f"bad URL {url!r}: baud must be a number") from None
         serial_kind: Literal["serial", "mode-e"] = "serial" if scheme == "serial" else "mode-e"
-        return _Opener(serial_kind, device=device, baud=baud), transport, options
+        if parity.lower() not in ("e", "sw7e1") or (parity.lower() == "sw7e1" and scheme != "mode-e"):
+            raise LocalProtocolError(f"bad URL {url!r}: parity is E, or sw7e1 for the mode E sign-on")
+        software = parity.lower() == "sw7e1"
+        return _Opener(serial_kind, device=device, baud=baud, software_parity=software), transport, options
     raise LocalProtocolError(f"bad URL {url!r}: use tcp://, udp://, serial:// or mode-e://")
 
 
@@ -356,6 +368,12 @@ class _Front(Generic[L]):
 
     @classmethod
     def _make(cls, opener: _Opener, transport: str, datagrams: bool, options: ClientOptions) -> Self:
+        unknown = set(options) - set(ClientOptions.__annotations__)
+        if unknown:  # a TypedDict does not stop a misspelt keyword at run time: we do
+            raise LocalProtocolError(
+                f"unknown client option(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(ClientOptions.__annotations__))}"
+            )
         settings = build_settings(options)
         front = cls(
             replace(opener, trace=options.get("trace")),
@@ -406,31 +424,45 @@ class _Front(Generic[L]):
         mode_e: bool = False,
         baud: int = 9600,
         iec_address: str | None = None,
+        software_parity: bool = False,
         **options: Unpack[ClientOptions],
     ) -> Self:
         """HDLC on a serial port: directly at ``baud`` 8N1, or ``mode_e`` after an IEC 62056-21 handshake.
 
         ``iec_address`` is the device address of the mode E request (default: any meter).
+        ``software_parity`` (mode E) runs the 7E1 sign-on in software on an 8-bit port, for
+        links that cannot change the character format (pseudo-terminals, some adapters).
         """
+        if software_parity and not mode_e:
+            raise LocalProtocolError("software_parity is for the 7E1 sign-on of mode E")
         kind: Literal["serial", "mode-e"] = "mode-e" if mode_e else "serial"
-        return cls._make(
-            _Opener(kind, device=port, baud=baud, iec_address=iec_address), "hdlc", False, options
+        opener = _Opener(
+            kind, device=port, baud=baud, iec_address=iec_address, software_parity=software_parity
         )
+        return cls._make(opener, "hdlc", False, options)
 
     @classmethod
-    def from_url(cls, url: str, **options: Unpack[ClientOptions]) -> Self:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        transport: Literal["wrapper", "hdlc"] | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> Self:
         """``tcp://host:4059``, ``udp://host:4059``, ``serial:///dev/ttyUSB0?baud=9600``, ``mode-e:///dev/ttyUSB0``.
 
         Query keys: ``transport`` (``wrapper`` or ``hdlc``; serial is always HDLC), ``client``,
-        ``server``, ``physical``, ``baud``. Keyword options win over the URL's.
+        ``server``, ``physical``, ``baud``, ``parity`` (``sw7e1``: mode E sign-on in software
+        7E1). Keyword options (``transport=`` too) win over the URL's.
         """
-        opener, transport, from_url = _url_options(url)
-        if opener.kind in ("serial", "mode-e") and transport != "hdlc":
+        opener, url_transport, from_url = _url_options(url)
+        chosen: str = transport or url_transport
+        if opener.kind in ("serial", "mode-e") and chosen != "hdlc":
             raise LocalProtocolError("a serial port carries HDLC, not the wrapper")
-        if opener.kind == "udp" and transport != "wrapper":
+        if opener.kind == "udp" and chosen != "wrapper":
             raise LocalProtocolError("UDP carries the wrapper, not HDLC")
         merged: ClientOptions = {**from_url, **options}
-        return cls._make(opener, transport, opener.kind == "udp", merged)
+        return cls._make(opener, chosen, opener.kind == "udp", merged)
 
     # -- state ------------------------------------------------------------------------------------
     @property

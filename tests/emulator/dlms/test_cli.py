@@ -40,7 +40,8 @@ def running(*args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
 
 def test_serves_the_example_over_hdlc_tcp_until_sigterm() -> None:
-    with running("--listen", "tcp://127.0.0.1:0", "--meter", str(EXAMPLES / "dlms-meter.toml")) as (
+    meter = str(EXAMPLES / "dlms-meter.toml")
+    with running("--listen", "tcp://127.0.0.1:0", "--transport", "hdlc", "--meter", meter) as (
         process,
         url,
     ):

@@ -64,7 +64,7 @@ def session(driver: Driver) -> Iterator[Driver]:
 
 
 def test_hdlc_over_tcp_public_and_lls() -> None:
-    with DlmsEmulatorThread(describe()) as emulator:
+    with DlmsEmulatorThread(describe(), transport="hdlc") as emulator:
         assert emulator.url.startswith("tcp://127.0.0.1:")
         with session(Driver(Pipe.tcp(emulator.url), hdlc_framing(16), public())) as client:
             assert isinstance(client.associate(), Associated)
@@ -78,7 +78,7 @@ def test_hdlc_over_tcp_public_and_lls() -> None:
 
 
 def test_hdlc_over_tcp_hls_gmac_ciphered_with_frame_counter_bootstrap() -> None:
-    with DlmsEmulatorThread(describe()) as emulator:
+    with DlmsEmulatorThread(describe(), transport="hdlc") as emulator:
         for _ in range(2):  # the second session must start above the first one's counters
             with session(Driver(Pipe.tcp(emulator.url), hdlc_framing(16), public())) as reader:
                 assert isinstance(reader.associate(), Associated)
@@ -139,7 +139,7 @@ WATER = CosemAttributeDescriptor(3, Obis.parse("8.0.1.0.0.255"), 2)
 
 def test_two_logical_devices_over_hdlc_and_the_wrapper() -> None:
     description = parse_dlms_description(TWO_DEVICES)
-    with DlmsEmulatorThread(description) as emulator:
+    with DlmsEmulatorThread(description, transport="hdlc") as emulator:
         for logical, name in ((1, b"MANAGEMENT000001"), (2, b"WATER00000000002")):
             framing = hdlc_framing(16, logical=logical, physical=5)
             with session(Driver(Pipe.tcp(emulator.url), framing, public())) as client:
@@ -166,7 +166,7 @@ def test_two_logical_devices_over_hdlc_and_the_wrapper() -> None:
 def test_the_example_meter_serves() -> None:
     description = load_dlms_description(EXAMPLES / "dlms-meter.toml")
     with (
-        DlmsEmulatorThread(description) as emulator,
+        DlmsEmulatorThread(description, transport="hdlc") as emulator,
         session(Driver(Pipe.tcp(emulator.url), hdlc_framing(16), public())) as client,
     ):
         assert isinstance(client.associate(), Associated)

@@ -370,11 +370,11 @@ async def open_dlms_server(
 ) -> DlmsServer:
     """Start what ``listen`` names (``tcp://``, ``udp://``, ``pty``) and the push schedule.
 
-    ``transport`` is ``hdlc`` or ``wrapper``; default: HDLC on TCP and pty, the wrapper on UDP
-    (which only carries the wrapper). ``mode_e`` (pty only) puts the IEC 62056-21 sign-on first.
+    ``transport`` is ``hdlc`` or ``wrapper``; default: the wrapper on TCP and UDP (as the client
+    and ``meterlink dlms`` default to it), HDLC on a pty. ``mode_e`` (pty only) puts the IEC 62056-21 sign-on first.
     """
     scheme, host, port = parse_listen(listen)
-    chosen = transport or ("wrapper" if scheme == "udp" else "hdlc")
+    chosen = transport or ("hdlc" if scheme == "pty" else "wrapper")
     if chosen not in ("hdlc", "wrapper"):
         raise LocalProtocolError(f"transport is hdlc or wrapper, not {chosen!r}")
     if mode_e and scheme != "pty":
