@@ -701,3 +701,15 @@ def test_green_book_ciphered_aarq_byte_for_byte() -> None:
             "4D39EE6FDB8E356855"
         )
     ]
+
+
+def test_meter_answers_in_the_envelope_the_request_came_in() -> None:
+    """A client using general-glo-ciphering gets general-glo-ciphering back even from a meter set
+    for service-specific envelopes (dlms-cosem only speaks the general one)."""
+    p = pair(
+        Mechanism.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED, client_security={"general_ciphering": True}
+    )
+    p.associate()
+    p.client.get(ENERGY)
+    assert p.only(GetCompleted).results == (u32(123_456),)  # type: ignore[union-attr]
+    assert p.traffic[-2][1][0] == 0xDB and p.traffic[-1][1][0] == 0xDB

@@ -1101,6 +1101,14 @@ class ServerAssociation(_Association):
             for number, chunk in enumerate(chunks, 1)
         ]
 
+    def _protect(self, plain: bytes, *, kind: CipheredKind | None = None) -> bytes:
+        """Answer in the envelope the request came in (a client speaking general-glo-ciphering
+        gets general-glo-ciphering back), else as the settings say."""
+        request = self._current_envelope
+        if kind is None and request is not None and request.kind is not CipheredKind.GENERAL_CIPHERING:
+            kind = request.kind
+        return super()._protect(plain, kind=kind)
+
     # -- association ------------------------------------------------------------------------
     def _refuse(
         self, diagnostic: AcseServiceUserDiagnostic, result: AssociationResult, info: bytes | None

@@ -14,7 +14,8 @@ Layout (see ``examples/meters/dlms-meter.toml`` for a commented example)::
     [mode_e]         identification, reaction_time, switch_delay, option_timeout, inactivity_timeout
     [[objects]]      class = data | register | extended-register | clock | profile-generic |
                      frame-counter | security-setup | disconnect-control | push-setup, obis, ...
-    [[associations]] client, mechanism, secret, policy, key, auth_key, ..., read, write, execute
+    [[associations]] client, mechanism, secret, policy, key, auth_key, ..., general_ciphering, read,
+                     write, execute
     [[logical_devices]]  address, name, system_title, objects, associations (for more than one)
 
 Numbers of registers are the raw values on the wire: the client applies ``scaler``.
@@ -123,6 +124,9 @@ class AssociationSpec:
     write: frozenset[Obis] | None
     execute: frozenset[Obis] | None
     rights: Mapping[Obis, Rights] = field(default_factory=dict, hash=False)
+    general_ciphering: bool = False
+    """Cipher with general-glo-ciphering (0xDB) rather than the service-specific glo- tags, as
+    some meters do (and clients that only know the general envelope need)."""
 
     def settings(
         self, system_title: bytes, *, secret: bytes | None = None, keys: Mapping[str, bytes] | None = None
@@ -135,6 +139,7 @@ class AssociationSpec:
             auth_key=keys.get("auth_key", self.auth_key),
             broadcast_key=keys.get("broadcast_key", self.broadcast_key),
             system_title=system_title,
+            general_ciphering=self.general_ciphering,
         )
         return Settings(
             mechanism=self.mechanism,
@@ -666,6 +671,7 @@ def _association(table: Table, system_title: bytes) -> AssociationSpec:
         write=_obis_set(table, "write", "none" if public else "all"),
         execute=_obis_set(table, "execute", "none" if public else "all"),
         rights=MappingProxyType(rights),
+        general_ciphering=table.flag("general_ciphering", False),
     )
     try:
         spec.settings(system_title)
