@@ -503,8 +503,10 @@ def test_dlms_cosem_data_notification_encoder_is_wrong() -> None:
 
     peer = Peer(PeerIip(long_invoke_id=1), datetime.datetime(2024, 1, 1, 12, 0), H("1100")).to_bytes()
     assert peer[5] == 0x01  # the peer's bug; a conforming encoder writes 0C
+    misread = decode_apdu(peer)  # 01 = one date-time byte; the body is read lazily...
+    assert isinstance(misread, DataNotification) and misread.date_time == peer[6:7]
     with pytest.raises(MalformedDataError):
-        decode_apdu(peer)  # 01 = one date-time byte, then the rest is not one Data
+        misread.value  # noqa: B018 - ...and the rest is not one Data
     ours = DataNotification(LongInvokeIdAndPriority(1), peer[6:18], H("1100")).to_bytes()
     assert ours[5] == 0x0C and ours[6:] == peer[6:]
 

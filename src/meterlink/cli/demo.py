@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meterlink.dlms import Client as DlmsClient
-from meterlink.emulator import DlmsEmulatorThread, EmulatorThread, parse_dlms_description
+from meterlink.emulator import DlmsEmulatorThread, EmulatorThread, demo_dlms_description
 from meterlink.errors import MeterlinkError
 from meterlink.iec62056_21.client import Client
 from meterlink.iec62056_21.connection import (
@@ -213,60 +213,13 @@ def _live() -> dict[str, Any]:
         }
 
 
-DLMS_METER = """
-[meter]
-name = "meterlink demo DLMS meter"
-system_title = "4D4C4B0000BC614E"
-
-[[objects]]
-class = "data"
-obis = "0.0.96.1.0.255"
-type = "visible-string"
-value = "12345678"
-
-[[objects]]
-class = "register"
-obis = "1.0.1.8.0.255"
-value = 12345678
-scaler = 0
-unit = "Wh"
-rate_per_hour = 450
-
-[[objects]]
-class = "register"
-obis = "1.0.32.7.0.255"
-type = "long-unsigned"
-value = 2301
-scaler = -1
-unit = "V"
-
-[[objects]]
-class = "profile-generic"
-obis = "1.0.99.1.0.255"
-capture = ["0.0.1.0.0.255", "1.0.1.8.0.255"]
-capture_period = 900
-depth = 96
-
-[[associations]]
-client = 16
-mechanism = "none"
-objects = ["0.0.96.1.0.255", "0.0.1.0.0.255", "1.0.1.8.0.255"]
-
-[[associations]]
-client = 1
-mechanism = "hls-gmac"
-policy = "authenticated-encrypted"
-key = "000102030405060708090A0B0C0D0E0F"
-auth_key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
-"""
-"""The demo's DLMS meter: public client 16 (read-only) and a ciphered HLS-GMAC management client 1."""
 DEMO_KEY = "000102030405060708090A0B0C0D0E0F"
 DEMO_AUTH_KEY = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 
 
 def _dlms_live() -> dict[str, Any]:
     """The DLMS emulator on 127.0.0.1: management over the wrapper, the public client over HDLC."""
-    description = parse_dlms_description(DLMS_METER, source="<demo DLMS meter>")
+    description = demo_dlms_description()
     started = time.monotonic()
     with DlmsEmulatorThread(description, "tcp://127.0.0.1:0", transport="wrapper") as emulator:
         with DlmsClient.from_url(

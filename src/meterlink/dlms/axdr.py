@@ -138,6 +138,10 @@ def _tag_name(tag: int) -> str:
     return known.name.lower().replace("_", "-") if known is not None else f"unknown tag {tag:#04x}"
 
 
+_TAG_NAMES: Final[tuple[str, ...]] = tuple(_tag_name(tag) for tag in range(256))
+"""Every byte's tag name, built once: the hot paths index it instead of formatting a name."""
+
+
 # -- value types ------------------------------------------------------------------------------------
 class DontCare:
     """The dont-care value (tag 0xFF, no body); use the singleton :data:`DONT_CARE`."""
@@ -594,7 +598,7 @@ def _td_decode(data: _Buf, pos: int, depth: int) -> tuple[TypeDescription, int]:
         return _td_new(DataTag.ARRAY, (item,), count), p
     simple = _SIMPLE_TD.get(tag)
     if simple is None:
-        raise _bad(f"{_tag_name(tag)} cannot describe compact-array elements", data, pos)
+        raise _bad(f"{_TAG_NAMES[tag]} cannot describe compact-array elements", data, pos)
     return simple, pos + 1
 
 
@@ -917,13 +921,13 @@ def _elements(data: bytes, pos: int, depth: int, n: int, what: str, items: list[
             body, unpack, build = fx
             nxt = pos + 1 + body
             if nxt > size:
-                raise _cut(data, pos, _tag_name(tag))
+                raise _cut(data, pos, _TAG_NAMES[tag])
             append(build(unpack(data, pos + 1)[0]))
             pos = nxt
         else:
             dec = decoders[tag]
             if dec is None:
-                raise _bad(f"{_tag_name(tag)} in {what}", data, pos)
+                raise _bad(f"{_TAG_NAMES[tag]} in {what}", data, pos)
             value, pos = dec(data, pos + 1, depth)
             append(value)
     return pos
@@ -1070,7 +1074,7 @@ _Reader = Callable[[bytes, int, int], tuple[Any, int]]
 def _fixed_reader(tag: int) -> _Reader:
     size = _FIXED_SIZE[tag]
     fx = _FIXED[tag]
-    name = _tag_name(tag)
+    name = _TAG_NAMES[tag]
     if fx is not None:
         _, unpack, build = fx
 
@@ -1095,7 +1099,7 @@ def _fixed_reader(tag: int) -> _Reader:
 def _var_reader(tag: int) -> _Reader:
     decoder = _DECODERS[tag]
     assert decoder is not None
-    name = _tag_name(tag)
+    name = _TAG_NAMES[tag]
 
     def read_var(data: bytes, pos: int, end: int) -> tuple[Any, int]:
         value, nxt = decoder(data, pos, 0)
@@ -1208,7 +1212,7 @@ def decode_from(data: bytes | bytearray | memoryview, offset: int = 0) -> tuple[
     tag = buf[offset]
     dec = _DECODERS[tag]
     if dec is None:
-        raise _bad(_tag_name(tag), buf, offset)
+        raise _bad(_TAG_NAMES[tag], buf, offset)
     value: DataValue
     value, end = dec(buf, offset + 1, 0)
     return value, end
@@ -1261,15 +1265,15 @@ def _skip(data: _Buf, pos: int, base: int) -> int:
         whole = fixed[tag]
         if whole:
             if pos + whole > size:
-                raise _cut(data, pos, _tag_name(tag))
+                raise _cut(data, pos, _TAG_NAMES[tag])
             pos += whole
         elif tag == DataTag.ARRAY or tag == DataTag.STRUCTURE:
             depth = base + len(stack)
             if depth >= MAX_DEPTH:
                 raise _bad(f"data nested deeper than {MAX_DEPTH}", data, pos)
-            n, p = _skip_length(data, pos + 1, _tag_name(tag))
+            n, p = _skip_length(data, pos + 1, _TAG_NAMES[tag])
             if n > size - p:
-                raise _bad(f"{_tag_name(tag)} of {n} elements is longer than the data", data, p)
+                raise _bad(f"{_TAG_NAMES[tag]} of {n} elements is longer than the data", data, p)
             if n >= _TEMPLATE_MIN_ROWS and tag == DataTag.ARRAY and data[p] == DataTag.STRUCTURE:
                 pos = _skip_rows(data, p, n, depth + 1)
             else:
@@ -1277,9 +1281,9 @@ def _skip(data: _Buf, pos: int, base: int) -> int:
                 remaining = n
                 pos = p
         elif tag in _STRING_TAGS:
-            n, p = _skip_length(data, pos + 1, _tag_name(tag))
+            n, p = _skip_length(data, pos + 1, _TAG_NAMES[tag])
             if n > size - p:
-                raise _bad(f"{_tag_name(tag)} of length {n} runs past the end", data, pos + 1)
+                raise _bad(f"{_TAG_NAMES[tag]} of length {n} runs past the end", data, pos + 1)
             pos = p + n
         elif tag == DataTag.BIT_STRING:
             pos = _bit_length(data, pos + 1)[2]
@@ -1293,7 +1297,7 @@ def _skip(data: _Buf, pos: int, base: int) -> int:
                 raise _bad("compact-array type description has rows of (nearly) no bytes", data, pos + 1)
             pos = p + n
         else:
-            raise _bad(_tag_name(tag), data, pos)
+            raise _bad(_TAG_NAMES[tag], data, pos)
 
 
 def _skip_rows(data: _Buf, pos: int, n: int, depth: int) -> int:

@@ -38,7 +38,13 @@ from .description import (
 )
 
 # the DLMS/COSEM meter lives in .dlms; its main names are re-exported here
-from .dlms import DlmsEmulatorThread, DlmsMeter, load_dlms_description, parse_dlms_description
+from .dlms import (
+    DlmsEmulatorThread,
+    DlmsMeter,
+    demo_dlms_description,
+    load_dlms_description,
+    parse_dlms_description,
+)
 from .faults import FaultInjector, Faults
 from .model import MeterModel
 from .passwords import PASSWORD_ALGORITHMS, register_password_algorithm, xor_password
@@ -80,6 +86,7 @@ __all__ = [
     "StatusChange",
     "TcpEmulator",
     "builtin_description",
+    "demo_dlms_description",
     "load_description",
     "load_dlms_description",
     "open_server",

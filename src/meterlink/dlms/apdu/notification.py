@@ -64,8 +64,11 @@ class DataNotification:
             tagged = True
             reader.pos += 1
         stamp = reader.octet_string("date-time")
-        body = reader.data_value("notification-body")
-        reader.end("data-notification")
+        # The body is the last field: everything left. It is checked when decoded (``.value``),
+        # not walked twice here - pushes are decoded by the million at a head-end.
+        body = bytes(reader.data[reader.pos :])
+        if not body:
+            reader.fail("notification-body missing", reader.pos)
         return cls(iip, stamp or None, body, tagged)
 
 

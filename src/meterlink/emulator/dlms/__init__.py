@@ -29,6 +29,7 @@ from .description import (
     ObjectSpec,
     Rights,
     default_dlms_description,
+    demo_dlms_description,
     load_dlms_description,
     parse_dlms_description,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "PushSender",
     "Rights",
     "default_dlms_description",
+    "demo_dlms_description",
     "live_meter",
     "load_dlms_description",
     "open_dlms_server",

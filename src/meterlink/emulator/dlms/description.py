@@ -878,3 +878,58 @@ secret = "12345678"
 def default_dlms_description() -> DlmsDescription:
     """A small meter: an energy register, its load profile, public and LLS management clients."""
     return parse_dlms_description(DEFAULT_TEXT, source="<built-in DLMS meter>")
+
+
+DEMO_TEXT: Final = """
+[meter]
+name = "meterlink demo DLMS meter"
+system_title = "4D4C4B0000BC614E"
+
+[[objects]]
+class = "data"
+obis = "0.0.96.1.0.255"
+type = "visible-string"
+value = "12345678"
+
+[[objects]]
+class = "register"
+obis = "1.0.1.8.0.255"
+value = 12345678
+scaler = 0
+unit = "Wh"
+rate_per_hour = 450
+
+[[objects]]
+class = "register"
+obis = "1.0.32.7.0.255"
+type = "long-unsigned"
+value = 2301
+scaler = -1
+unit = "V"
+
+[[objects]]
+class = "profile-generic"
+obis = "1.0.99.1.0.255"
+capture = ["0.0.1.0.0.255", "1.0.1.8.0.255"]
+capture_period = 900
+depth = 96
+
+[[associations]]
+client = 16
+mechanism = "none"
+objects = ["0.0.96.1.0.255", "0.0.1.0.0.255", "1.0.1.8.0.255"]
+
+[[associations]]
+client = 1
+mechanism = "hls-gmac"
+policy = "authenticated-encrypted"
+key = "000102030405060708090A0B0C0D0E0F"
+auth_key = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+"""
+"""The demo meter: public client 16 (read-only) and management client 1 with HLS-GMAC and
+authenticated encryption, keyed with the Green Book test keys (EK 000102...0F, AK D0D1...DF)."""
+
+
+def demo_dlms_description() -> DlmsDescription:
+    """The meter ``meterlink demo`` and the README read: a ciphered HLS-GMAC association to try."""
+    return parse_dlms_description(DEMO_TEXT, source="<demo DLMS meter>")

@@ -371,7 +371,8 @@ async def open_dlms_server(
     """Start what ``listen`` names (``tcp://``, ``udp://``, ``pty``) and the push schedule.
 
     ``transport`` is ``hdlc`` or ``wrapper``; default: the wrapper on TCP and UDP (as the client
-    and ``meterlink dlms`` default to it), HDLC on a pty. ``mode_e`` (pty only) puts the IEC 62056-21 sign-on first.
+    and ``meterlink dlms`` default to it), HDLC on a pty. ``mode_e`` (pty only) puts the
+    IEC 62056-21 sign-on first.
     """
     scheme, host, port = parse_listen(listen)
     chosen = transport or ("hdlc" if scheme == "pty" else "wrapper")
