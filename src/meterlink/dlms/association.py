@@ -846,57 +846,45 @@ class ClientAssociation(_Association):
                 pending.count = len(request.methods)
             self._send(plain)
             return State.AWAIT_RESPONSE
-        # too long for one APDU: the service's own block transfer
+        # too long for one APDU: the service's own block transfer; the first block carries the
+        # descriptors, so its header grows with the list
+        first: Callable[[bool, bytes], Any]
         if kind == "set":
-            room = self._room(_BLOCK_HEADER + 16)
-            pending.outgoing = _chunks(request.data, room)
-            first = pending.outgoing.pop(0)
-            pending.sent_block = 1
-            self._send(
-                SetRequestWithFirstDatablock(
-                    invoke, request.attribute, not pending.outgoing, 1, first, request.access
-                ).to_bytes()
-            )
+            raw, header = request.data, _BLOCK_HEADER + 16
+
+            def first(last: bool, block: bytes) -> Any:
+                return SetRequestWithFirstDatablock(invoke, request.attribute, last, 1, block, request.access)
+
         elif kind == "set-list":
             pending.count = len(request.items)
-            raw = _encode_values(request.values)
-            room = self._room(_BLOCK_HEADER + 16 * len(request.items))
-            pending.outgoing = _chunks(raw, room)
-            first = pending.outgoing.pop(0)
-            pending.sent_block = 1
-            self._send(
-                SetRequestWithListAndFirstDatablock(
-                    invoke, request.items, not pending.outgoing, 1, first
-                ).to_bytes()
-            )
+            raw, header = _encode_values(request.values), _BLOCK_HEADER + 16 * len(request.items)
+
+            def first(last: bool, block: bytes) -> Any:
+                return SetRequestWithListAndFirstDatablock(invoke, request.items, last, 1, block)
+
         elif kind == "action":
-            room = self._room(_BLOCK_HEADER)
-            pending.outgoing = _chunks(request.parameters or b"", room)
-            first = pending.outgoing.pop(0)
-            pending.sent_block = 1
-            self._send(
-                ActionRequestWithFirstPblock(
-                    invoke, request.method, not pending.outgoing, 1, first
-                ).to_bytes()
-            )
+            raw, header = request.parameters or b"", _BLOCK_HEADER
+
+            def first(last: bool, block: bytes) -> Any:
+                return ActionRequestWithFirstPblock(invoke, request.method, last, 1, block)
+
         elif kind == "action-list":
             pending.count = len(request.methods)
-            raw = _encode_values(request.parameters)
-            room = self._room(_BLOCK_HEADER + 10 * len(request.methods))
-            pending.outgoing = _chunks(raw, room)
-            first = pending.outgoing.pop(0)
-            pending.sent_block = 1
-            self._send(
-                ActionRequestWithListAndFirstPblock(
-                    invoke, request.methods, not pending.outgoing, 1, first
-                ).to_bytes()
-            )
+            raw, header = _encode_values(request.parameters), _BLOCK_HEADER + 10 * len(request.methods)
+
+            def first(last: bool, block: bytes) -> Any:
+                return ActionRequestWithListAndFirstPblock(invoke, request.methods, last, 1, block)
+
         else:
             self._pending = None
             raise LocalProtocolError(
                 f"the request ({len(plain)} bytes) is longer than the meter accepts "
                 f"({self.peer_max_pdu_size}) and cannot be sent in blocks without general-block-transfer"
             )
+        pending.outgoing = _chunks(raw, self._room(header))
+        block = pending.outgoing.pop(0)
+        pending.sent_block = 1
+        self._send(first(not pending.outgoing, block).to_bytes())
         return State.AWAIT_RESPONSE
 
     def _check_invoke(self, response: Any) -> _Pending:
