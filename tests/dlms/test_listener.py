@@ -18,7 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterlink.dlms import axdr
+from meterlink.dlms.apdu import CosemAttributeDescriptor, EventNotificationRequest
 from meterlink.dlms.listener import (
+    EventNotice,
     Listening,
     Push,
     PushFailed,
@@ -68,7 +71,7 @@ def _datagrams(data: bytes) -> list[bytes]:
 UDP_DATAGRAMS = _datagrams(UDP["data"])
 
 
-def _pushes(events: list[Push | PushFailed]) -> list[Push]:
+def _pushes(events: list[Push | EventNotice | PushFailed]) -> list[Push]:
     return [e for e in events if isinstance(e, Push)]
 
 
@@ -262,7 +265,7 @@ def test_the_core_survives_random_bytes(data: bytes, link: str) -> None:
     core.receive_datagram(data, "b")
     core.receive_apdu(data, "c")
     for event in core.events():
-        assert isinstance(event, Push | PushFailed)
+        assert isinstance(event, Push | EventNotice | PushFailed)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -299,7 +302,7 @@ def test_tcp_listen_takes_an_hdlc_stream_and_a_wrapper_stream() -> None:
             a.sendall(ISKRA["data"][:half])
             b.sendall(wrapped)
             a.sendall(ISKRA["data"][half:])
-            pushes = list(endpoint.pushes(count=3, timeout=5))
+            pushes = _pushes(list(endpoint.pushes(count=3, timeout=5)))
         finally:
             a.close()
             b.close()
@@ -323,7 +326,7 @@ def test_tcp_connect_reads_until_the_peer_closes() -> None:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        pushes = list(listen(f"tcp://127.0.0.1:{port}?framing=hdlc", timeout=5))
+        pushes = _pushes(list(listen(f"tcp://127.0.0.1:{port}?framing=hdlc", timeout=5)))
     finally:
         thread.join(5)
         server.close()
@@ -350,7 +353,8 @@ def test_serial_hdlc_over_a_pty() -> None:
     finally:
         os.close(master)
     assert len(pushes) == 2
-    assert pushes[0].reading("0.0.96.1.7.255").value == "MA304H4"  # type: ignore[union-attr]
+    reading = pushes[0].reading("0.0.96.1.7.255")
+    assert reading is not None and reading.value == "MA304H4"
     assert pushes[1].source == name
 
 
@@ -384,9 +388,112 @@ def test_async_listener_over_udp() -> None:
 
         task = asyncio.create_task(send())
         url = f"udp://127.0.0.1:{port}"
-        got = [push async for push in alisten(url, key=KEY, auth_key=AK, count=2, timeout=5)]
+        got = _pushes([push async for push in alisten(url, key=KEY, auth_key=AK, count=2, timeout=5)])
         await task
         return got
 
     pushes = asyncio.run(main())
     assert [p.invocation_counter for p in pushes] == UDP["expect"]["invocation_counters"][:2]
+
+
+# ------------------------------------------------------------------------------------------------
+# event-notification-request (C2)
+# ------------------------------------------------------------------------------------------------
+ALARM = CosemAttributeDescriptor(1, Obis.parse("0.0.97.98.0.255"), 2)
+EVENT_TIME = bytes.fromhex("07E8030105080F1E00FF8880")  # 2024-03-01 08:15:30, deviation -120
+
+
+def _event(value: axdr.EncodableValue, time: bytes | None = EVENT_TIME) -> bytes:
+    return EventNotificationRequest(ALARM, axdr.encode(value), time).to_bytes()
+
+
+def test_event_notification_is_its_own_typed_event() -> None:
+    apdu = _event(axdr.DoubleLongUnsigned(0x00010004))
+    assert apdu.hex().startswith("c2010c07e8")  # time present (01), then 12 octets
+    core = PushListener(link="apdu")
+    core.receive_apdu(apdu, "meter")
+    (notice,) = core.events()
+    assert isinstance(notice, EventNotice) and not notice.ciphered
+    assert (notice.attribute.class_id, notice.attribute.instance, notice.attribute.attribute_id) == (
+        1,
+        Obis(0, 0, 97, 98, 0, 255),
+        2,
+    )
+    assert notice.value == 0x00010004 and isinstance(notice.value, axdr.DoubleLongUnsigned)
+    assert isinstance(notice.date_time, dt.datetime)
+    assert notice.date_time == dt.datetime(2024, 3, 1, 8, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert notice.readings == ((Obis(0, 0, 97, 98, 0, 255), 0x00010004, None, 2),)
+    assert notice.reading("0.0.97.98.0.255") == notice.readings[0]
+    assert notice.reading("1.0.1.8.0.255") is None
+    assert (notice.source, notice.apdu) == ("meter", apdu)
+    assert core.pushes == 1 and core.failures == 0
+    view = notice.to_dict()
+    assert view["kind"] == "event-notification"
+    assert (view["class_id"], view["obis"]) == (1, "0.0.97.98.0.255")
+    assert (view["attribute"], view["value"]) == (2, 65540)
+
+
+def test_event_notification_without_time_in_a_wrapper_stream_and_hdlc() -> None:
+    apdu = _event(b"door open", time=None)
+    assert apdu[1] == 0x00  # no time
+    core = PushListener(link="wrapper")
+    core.receive_data(WrapperPdu(1, 102, apdu).to_bytes(), "tcp")
+    (notice,) = core.events()
+    assert isinstance(notice, EventNotice) and notice.date_time is None
+    assert notice.value == b"door open" and notice.readings[0].value == "door open"
+
+
+def test_ciphered_event_notification_glo_and_general_glo() -> None:
+    title = bytes.fromhex("4D4C4B0000BC614E")
+    plain = _event(axdr.Unsigned(7))
+    glo = protect(
+        plain,
+        kind=CipheredKind.GLO,
+        security_control=SecurityControl.from_byte(0x30),
+        system_title=title,
+        invocation_counter=41,
+        key=KEY,
+        auth_key=AK,
+    )
+    assert glo[0] == 0xCA  # glo-event-notification-request
+    general = protect(
+        plain,
+        kind=CipheredKind.GENERAL_GLO,
+        security_control=SecurityControl.from_byte(0x30),
+        system_title=title,
+        invocation_counter=42,
+        key=KEY,
+        auth_key=AK,
+    )
+    core = PushListener(key=KEY, auth_key=AK, system_title=title)
+    core.receive_apdu(glo, "m")
+    core.receive_apdu(general, "m")
+    core.receive_apdu(general, "m")  # a replay
+    first, second, replay = core.events()
+    assert isinstance(first, EventNotice) and isinstance(second, EventNotice)
+    assert (first.invocation_counter, second.invocation_counter) == (41, 42)
+    assert first.ciphered and first.system_title == title and first.apdu == plain
+    assert first.value == 7 and second.value == 7
+    assert isinstance(replay, PushFailed) and isinstance(replay.error, ReplayError)
+
+
+def test_listen_yields_event_notifications(listening_udp: Listening) -> None:
+    assert listening_udp.address is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(WrapperPdu(1, 102, _event(axdr.Unsigned(1))).to_bytes(), listening_udp.address)
+        sender.sendto(UDP_DATAGRAMS[0], listening_udp.address)
+        got = list(listening_udp.pushes(count=2, timeout=5))
+    assert isinstance(got[0], EventNotice) and got[0].value == 1
+    assert isinstance(got[1], Push)
+
+
+def test_the_listen_command_prints_an_event_notification_as_one_line() -> None:
+    from meterlink.cli.listen import _event_line
+
+    core = PushListener(link="apdu")
+    core.receive_apdu(_event(axdr.Unsigned(9)), "udp:10.0.0.7:4059")
+    (notice,) = core.events()
+    assert isinstance(notice, EventNotice)
+    assert _event_line(notice) == (
+        "event from udp:10.0.0.7:4059, class 1, time 2024-03-01T08:15:30+02:00: 0.0.97.98.0.255/2 9"
+    )

@@ -1,8 +1,11 @@
 """Run an emulated meter on TCP or a pseudo-terminal until Ctrl-C (or SIGTERM).
 
 The first line printed is where to connect: ``tcp://HOST:PORT`` or the pty's path, which a
-client opens like a serial port. ``--meter`` takes a TOML description (see
-``examples/meters/``); without it the built-in EMH LZQJ-XC runs.
+client opens like a serial port. ``meterlink emulate dlms --json`` prints that line as a JSON
+object instead (``url``, ``transport``, ``mode_e``, ``physical_address``, ``logical_devices``
+with their ``address``, ``name`` and ``clients``, and all ``clients``), for scripts.
+``--meter`` takes a TOML description (see ``examples/meters/``); without it the built-in EMH
+LZQJ-XC runs.
 
 ``meterlink emulate dlms`` runs a DLMS/COSEM meter instead (``examples/meters/dlms-meter.toml``):
 the wrapper (default) or HDLC over TCP (``--transport``), the wrapper over UDP (``--listen udp://...``),
@@ -14,12 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from meterlink.emulator import MeterModel, builtin_description, load_description, open_server
 from meterlink.errors import LocalProtocolError, MeterlinkError
+
+if TYPE_CHECKING:
+    from meterlink.emulator.dlms import DlmsDescription, DlmsServer
 
 NAME = "emulate"
 HELP = "run an emulated meter on TCP or a pty (until Ctrl-C)"
@@ -50,14 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mode-e", action="store_true", help="dlms on a pty: IEC 62056-21 sign-on (mode E) before HDLC"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="dlms: print the first line as a JSON object (url, transport, mode_e, logical devices, "
+        "clients) for scripts",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.protocol == "dlms":
         asyncio.run(_serve_dlms(args))
         return 0
-    if args.transport or args.mode_e:
-        raise LocalProtocolError("--transport and --mode-e are for dlms")
+    if args.transport or args.mode_e or args.json:
+        raise LocalProtocolError("--transport, --mode-e and --json are for dlms")
     description = load_description(args.meter) if args.meter else builtin_description()
     meter = MeterModel(description)
     asyncio.run(_serve(meter, args.listen, args.simulate_baud, args.check_line))
@@ -100,8 +114,11 @@ async def _serve_dlms(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        print(server.url, flush=True)
         d = meter.description
+        if args.json:
+            print(json.dumps(_dlms_address(server, d)), flush=True)
+        else:
+            print(server.url, flush=True)
         devices = ", ".join(str(ld.address) for ld in d.logical_devices)
         clients = ", ".join(str(a.client) for a in d.logical_devices[0].associations)
         print(
@@ -114,6 +131,29 @@ async def _serve_dlms(args: argparse.Namespace) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await server.close()
+
+
+def _dlms_address(server: DlmsServer, description: DlmsDescription) -> dict[str, Any]:
+    """Where and how to reach the DLMS emulator, for scripts (``--json``)."""
+    udp = server.url.startswith("udp://")
+    transport = getattr(server, "transport", None) or ("wrapper" if udp else "hdlc")
+    devices = [
+        {
+            "address": ld.address,
+            "name": ld.name.decode("latin-1"),
+            "clients": [a.client for a in ld.associations],
+        }
+        for ld in description.logical_devices
+    ]
+    clients = sorted({a.client for ld in description.logical_devices for a in ld.associations})
+    return {
+        "url": server.url,
+        "transport": transport,
+        "mode_e": bool(getattr(server, "mode_e", False)),
+        "physical_address": description.physical_address,
+        "logical_devices": devices,
+        "clients": clients,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

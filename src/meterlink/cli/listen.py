@@ -1,4 +1,4 @@
-"""Listen for DLMS pushes (DataNotification) and print each one as it arrives.
+"""Listen for DLMS pushes (DataNotification, event-notification) and print each one as it arrives.
 
 URLs: ``udp://0.0.0.0:4059`` (datagrams: wrapper PDUs or bare APDUs), ``tcp://host:port``
 (connect and read the meter's stream: wrapper or HDLC), ``tcp-listen://0.0.0.0:4059`` (accept
@@ -7,8 +7,10 @@ meters' connections), ``serial:///dev/ttyUSB0?baud=2400`` (HDLC on a HAN/P1 port
 ``parity`` (N/E), ``framing`` (auto, hdlc, wrapper, mbus).
 
 Each push prints as a block (header line, then one line per reading) or, with ``--json``, as one
-JSON line. A push that cannot be used prints a one-line warning on standard error and listening
-goes on. ``--count`` and ``--timeout`` stop the listener; without them it runs until interrupted.
+JSON line; an event notification prints as one line (``event from ...: OBIS/attribute value``)
+or one JSON line with ``"kind": "event-notification"``. A push that cannot be used prints a
+one-line warning on standard error and listening goes on. ``--count`` and ``--timeout`` stop the
+listener; without them it runs until interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import sys
 from datetime import datetime
 
-from meterlink.dlms.listener import Push, PushFailed, listen
+from meterlink.dlms.listener import EventNotice, Push, PushFailed, listen
 
 from .decode import add_key_options, hex_option
 
@@ -54,6 +56,19 @@ def _block(push: Push) -> str:
     return "\n".join(lines)
 
 
+def _event_line(notice: EventNotice) -> str:
+    a = notice.attribute
+    stamp = notice.date_time.isoformat() if isinstance(notice.date_time, datetime) else notice.date_time
+    value = notice.readings[0].value
+    shown = value.hex() if isinstance(value, bytes) else value
+    head = [f"event from {notice.source or '?'}", f"class {a.class_id}"]
+    if notice.system_title is not None:
+        head.append(f"system title {notice.system_title.hex()}")
+    if stamp is not None:
+        head.append(f"time {stamp}")
+    return f"{', '.join(head)}: {a.instance.dotted}/{a.attribute_id} {shown}"
+
+
 def run(args: argparse.Namespace) -> int:
     codes = None if args.obis is None else [c.strip() or None for c in args.obis.split(",")]
 
@@ -81,5 +96,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             if seen:
                 print()
-            print(_block(push), flush=True)
+            text = _event_line(push) if isinstance(push, EventNotice) else _block(push)
+            print(text, flush=True)
     return 0

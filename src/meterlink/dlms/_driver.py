@@ -479,6 +479,44 @@ class Engine:
             self._dead = True
             raise
 
+    def wait_push(self, timeout: float) -> Driver[PushReceived | EventReported | None]:
+        """The oldest push already queued, else the next one arriving within ``timeout`` s (None: none).
+
+        Runs the stack idle: the framing answers what the link layer needs (HDLC RR, segments of a
+        long UI push), the association deciphers and joins GBT blocks; nothing is sent upward.
+        """
+        if not timeout >= 0:
+            raise LocalProtocolError("timeout must be zero or positive")
+        if not self.pushes:
+            framing = self._framing()
+            end = self.clock() + timeout
+            while not self.pushes:
+                yield from self._flush()
+                item = framing.next_event()
+                if isinstance(item, ApduIn):
+                    self.assoc.receive_apdu(item.data)
+                    if isinstance(self._assoc_event(), Released):
+                        self.associated = False
+                        raise LinkError("the association ended while waiting for pushes")
+                    continue
+                if isinstance(item, LinkDown):
+                    self._lost()
+                    raise LinkError(f"the link went down: {item.reason}")
+                if isinstance(item, LinkUp):
+                    self.link_up = True
+                    continue
+                now = self.clock()
+                if now >= end:
+                    break
+                frame_deadline = framing.deadline
+                data = yield Read(end if frame_deadline is None else min(end, frame_deadline))
+                now = self.clock()
+                if data:
+                    framing.receive_data(data, now)
+                elif frame_deadline is not None and now >= frame_deadline:
+                    framing.time_passed(now)
+        return self.pushes.popleft() if self.pushes else None
+
     # -- sessions ---------------------------------------------------------------------------------
     def _open_link(self, client: int | None = None) -> Driver[None]:
         self.framing = self.link.framing(client)

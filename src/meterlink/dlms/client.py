@@ -28,6 +28,10 @@ as :class:`~meterlink.dlms.cosem_time.CosemDateTime`, logical names as :class:`~
 A meter refusing one attribute raises :class:`DataAccessError`, a whole request
 :class:`ServiceError`, an association :class:`AssociationRefusedError`; all are
 :class:`~meterlink.errors.MeterReportedError`.
+
+Pushes the meter sends on the open connection (DataNotification in HDLC UI frames or wrapper
+PDUs, event notifications) are collected while requests run (:attr:`Client.pushes`);
+``wait_push(timeout)`` and ``iter_pushes(count=, timeout=)`` wait for them between requests.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import asyncio
 import contextlib
 import datetime as _dt
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack
@@ -480,7 +484,8 @@ class _Front(Generic[L]):
 
     @property
     def pushes(self) -> list[PushReceived | EventReported]:
-        """Pushes and event notifications that arrived during requests, taken out of the queue."""
+        """Pushes and event notifications that arrived during requests (or were read by
+        :meth:`Client.wait_push`'s loop beyond the one it returned), taken out of the queue."""
         out = list(self._engine.pushes)
         self._engine.pushes.clear()
         return out
@@ -698,6 +703,28 @@ class Client(_Front[Link]):
         obis = self._frame_counter(frame_counter)
         return self._run(self._engine.bootstrap_invocation_counter(public_client, obis))
 
+    def wait_push(self, timeout: float = 5.0) -> PushReceived | EventReported | None:
+        """The next push the meter sends on this open connection (queued ones first), or None
+        when none arrives within ``timeout`` seconds. Event notifications come as
+        :class:`~meterlink.dlms.events.EventReported`."""
+        return self._run(self._engine.wait_push(timeout))
+
+    def iter_pushes(
+        self, *, count: int | None = None, timeout: float | None = None
+    ) -> Iterator[PushReceived | EventReported]:
+        """Pushes as they arrive, until ``count`` came or ``timeout`` seconds passed (both
+        optional: without them it runs until the link ends or the caller stops iterating)."""
+        end = None if timeout is None else self._engine.clock() + timeout
+        seen = 0
+        while count is None or seen < count:
+            left = self._engine.timeout if end is None else end - self._engine.clock()
+            if left <= 0:
+                return
+            push = self.wait_push(left)
+            if push is not None:
+                seen += 1
+                yield push
+
     def _frame_counter(self, frame_counter: Obis | str | None) -> Obis:
         if frame_counter is None:
             default = self.settings.quirks.frame_counter_object
@@ -848,6 +875,25 @@ class AsyncClient(_Front[AsyncLink]):
 
     async def set_clock(self, when: _dt.datetime | CosemDateTime) -> None:
         await self._run(self._engine.set_clock(when))
+
+    async def wait_push(self, timeout: float = 5.0) -> PushReceived | EventReported | None:
+        """See :meth:`Client.wait_push`."""
+        return await self._run(self._engine.wait_push(timeout))
+
+    async def iter_pushes(
+        self, *, count: int | None = None, timeout: float | None = None
+    ) -> AsyncIterator[PushReceived | EventReported]:
+        """See :meth:`Client.iter_pushes`."""
+        end = None if timeout is None else self._engine.clock() + timeout
+        seen = 0
+        while count is None or seen < count:
+            left = self._engine.timeout if end is None else end - self._engine.clock()
+            if left <= 0:
+                return
+            push = await self.wait_push(left)
+            if push is not None:
+                seen += 1
+                yield push
 
     async def bootstrap_invocation_counter(
         self, public_client: int = 16, frame_counter: Obis | str | None = None

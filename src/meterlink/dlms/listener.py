@@ -1,7 +1,8 @@
 """Receive DLMS pushes (DataNotification) from meters: a sans-io core and blocking/asyncio fronts.
 
 :class:`PushListener` is the core: bytes in (``receive_data`` for streams, ``receive_datagram``
-for UDP, ``receive_apdu`` for whole APDUs), events out (:class:`Push` or :class:`PushFailed`).
+for UDP, ``receive_apdu`` for whole APDUs), events out (:class:`Push`, :class:`EventNotice` for an
+event-notification-request - one attribute with its descriptor and value - or :class:`PushFailed`).
 Under it run the link layers the meters use:
 
 * ``hdlc`` - HDLC frames on a serial HAN/P1 port or a raw TCP stream: UI or I frames, segments
@@ -58,7 +59,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from meterlink._sansio import NEED_DATA, NeedData
 from meterlink.dlms import axdr
-from meterlink.dlms.apdu import CIPHERED_TAGS, DataNotification, GeneralBlockTransfer, decode_apdu
+from meterlink.dlms.apdu import (
+    CIPHERED_TAGS,
+    CosemAttributeDescriptor,
+    DataNotification,
+    EventNotificationRequest,
+    GeneralBlockTransfer,
+    decode_apdu,
+)
 from meterlink.dlms.cosem.quantity import Quantity
 from meterlink.dlms.cosem.units import unit_symbol
 from meterlink.dlms.cosem_time import CosemDateTime
@@ -80,8 +88,10 @@ from meterlink.obis import Obis
 
 __all__ = [
     "LINKS",
+    "EventNotice",
     "ListenSpec",
     "Listening",
+    "Notice",
     "Push",
     "PushFailed",
     "PushListener",
@@ -189,6 +199,63 @@ def _json_value(value: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class EventNotice:
+    """An event-notification-request (C2): the meter reports one attribute's value, unasked.
+
+    ``attribute`` names it (class id, OBIS, attribute id), ``value`` is the decoded A-XDR;
+    ``readings``/``reading()`` show it as a :class:`Reading`, as a :class:`Push` shows its values.
+    """
+
+    attribute: CosemAttributeDescriptor
+    value: axdr.DataValue
+    date_time: dt.datetime | CosemDateTime | None
+    """The optional time of the notification: a ``datetime`` when it is one, else as sent."""
+    system_title: bytes | None = None
+    invocation_counter: int | None = None
+    security_control: int | None = None
+    apdu: bytes = b""
+    source: str | None = None
+
+    @property
+    def ciphered(self) -> bool:
+        return self.security_control is not None
+
+    @property
+    def readings(self) -> tuple[Reading, ...]:
+        """The notified attribute as the one reading (its value raw: no scaler travels with it)."""
+        a = self.attribute
+        return (Reading(a.instance, _plain(self.value), None, a.attribute_id),)
+
+    def reading(self, obis: Obis | str) -> Reading | None:
+        """As :meth:`Push.reading`: the notified attribute's reading when it is ``obis``."""
+        code = obis if isinstance(obis, Obis) else Obis.parse(obis)
+        return self.readings[0] if self.attribute.instance == code else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, shaped like :meth:`Push.to_dict` (``kind`` tells them apart)."""
+        stamp = self.date_time
+        a = self.attribute
+        return {
+            "kind": "event-notification",
+            "source": self.source,
+            "system_title": None if self.system_title is None else self.system_title.hex(),
+            "date_time": stamp.isoformat()
+            if isinstance(stamp, dt.datetime)
+            else None
+            if stamp is None
+            else repr(stamp),
+            "ciphered": self.ciphered,
+            "security_control": self.security_control,
+            "invocation_counter": self.invocation_counter,
+            "class_id": a.class_id,
+            "obis": a.instance.dotted,
+            "attribute": a.attribute_id,
+            "value": _json_value(_plain(self.value)),
+            "apdu": self.apdu.hex(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PushFailed:
     """A push (or what looked like one) that could not be used; the listener went on."""
 
@@ -196,7 +263,9 @@ class PushFailed:
     source: str | None = None
 
 
-Event = Push | PushFailed
+Event = Push | EventNotice | PushFailed
+Notice = Push | EventNotice
+"""What the listening fronts yield."""
 
 
 # ================================================================================================
@@ -239,6 +308,17 @@ def _plain(value: object) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+def _stamp(raw: bytes | None) -> dt.datetime | CosemDateTime | None:
+    """A notification's 12-byte date-time as a ``datetime`` when it is one (else as sent)."""
+    if raw is None or len(raw) != 12:
+        return None
+    value = CosemDateTime.from_bytes(raw)
+    try:
+        return value.to_datetime()
+    except (MeterlinkError, ValueError, OverflowError):
+        return value
 
 
 def _datetime_of(raw: bytes) -> dt.datetime | None:
@@ -355,7 +435,7 @@ class _Stream:
 
 
 class PushListener:
-    """Bytes from meters in, :class:`Push` / :class:`PushFailed` events out; no I/O.
+    """Bytes from meters in, :class:`Push` / :class:`EventNotice` / :class:`PushFailed` events out; no I/O.
 
     ``key``/``auth_key`` decipher (``verify=False`` skips the tag check and needs no AK);
     ``system_title`` is used for envelopes that carry none. ``link`` is the framing of streams
@@ -568,16 +648,17 @@ class PushListener:
             )
             return
         decoded = decode_apdu(apdu)
+        if isinstance(decoded, EventNotificationRequest):
+            notice = EventNotice(
+                decoded.attribute, decoded.value, _stamp(decoded.time), title, counter, sc, apdu, source
+            )
+            self.pushes += 1
+            self._events.append(notice)
+            return
         if not isinstance(decoded, DataNotification):
             raise UnexpectedMessageError(f"{type(decoded).__name__} is not a push", data=apdu, offset=0)
         body = decoded.value
-        stamp: dt.datetime | CosemDateTime | None = None
-        if decoded.date_time is not None and len(decoded.date_time) == 12:
-            raw = CosemDateTime.from_bytes(decoded.date_time)
-            try:
-                stamp = raw.to_datetime()
-            except (MeterlinkError, ValueError, OverflowError):
-                stamp = raw
+        stamp = _stamp(decoded.date_time)
         readout: Readout | None = None
         raw_text = (
             body.encode("latin-1") if isinstance(body, str) else body if isinstance(body, bytes) else b""
@@ -874,8 +955,9 @@ class Listening:
         count: int | None = None,
         timeout: float | None = None,
         on_error: Callable[[PushFailed], None] | None = None,
-    ) -> Iterator[Push]:
-        """Pushes as they arrive; failures go to ``on_error`` and never stop the loop."""
+    ) -> Iterator[Notice]:
+        """Pushes (and event notifications) as they arrive; failures go to ``on_error`` and never
+        stop the loop. ``count`` counts both."""
         end = None if timeout is None else time.monotonic() + timeout
         seen = 0
         while count is None or seen < count:
@@ -942,7 +1024,7 @@ def listen(
     count: int | None = None,
     timeout: float | None = None,
     on_error: Callable[[PushFailed], None] | None = None,
-) -> Iterator[Push]:
+) -> Iterator[Notice]:
     """Blocking iterator over the pushes arriving at ``url``; stops after ``count`` pushes or
     ``timeout`` seconds (both optional). Failures go to ``on_error``."""
     core = _core(url, key, auth_key, system_title, verify, obis_codes)
@@ -961,7 +1043,7 @@ async def alisten(
     count: int | None = None,
     timeout: float | None = None,
     on_error: Callable[[PushFailed], None] | None = None,
-) -> AsyncIterator[Push]:
+) -> AsyncIterator[Notice]:
     """The asyncio twin of :func:`listen`.
 
     The endpoint is polled in a worker thread in short slices (0.2 s), so the event loop stays

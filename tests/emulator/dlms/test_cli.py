@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
@@ -69,9 +70,41 @@ def test_serves_the_builtin_meter_over_udp() -> None:
         assert process.wait(5) == 0
 
 
+def test_json_prints_the_address_as_one_object_line_for_scripts() -> None:
+    meter = str(EXAMPLES / "dlms-meter.toml")
+    with running("--listen", "tcp://127.0.0.1:0", "--transport", "hdlc", "--meter", meter, "--json") as (
+        process,
+        line,
+    ):
+        info = json.loads(line)
+        assert set(info) == {"url", "transport", "mode_e", "physical_address", "logical_devices", "clients"}
+        assert info["url"].startswith("tcp://127.0.0.1:") and info["transport"] == "hdlc"
+        assert info["mode_e"] is False and info["clients"] == sorted(info["clients"])
+        (device,) = info["logical_devices"]
+        assert device["address"] == 1 and 16 in device["clients"] and set(device["clients"]) == set(
+            info["clients"]
+        )
+        driver = Driver(Pipe.tcp(info["url"]), hdlc_framing(16, physical=info["physical_address"]), public())
+        driver.open()
+        assert isinstance(driver.associate(), Associated)
+        driver.pipe.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(5) == 0
+
+
+def test_json_over_udp_names_the_wrapper() -> None:
+    with running("--listen", "udp://127.0.0.1:0", "--json") as (process, line):
+        info = json.loads(line)
+        assert info["url"].startswith("udp://127.0.0.1:") and info["transport"] == "wrapper"
+        assert info["clients"] == [1, 16]  # the built-in meter: public and LLS management
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(5) == 0
+
+
 def test_options_that_do_not_fit() -> None:
     assert emulate.main(["dlms", "--listen", "tcp://127.0.0.1:0", "--mode-e"]) == 1
     assert emulate.main(["iec62056-21", "--transport", "hdlc"]) == 1
+    assert emulate.main(["iec62056-21", "--json"]) == 1
     with pytest.raises(LocalProtocolError):
         emulate.run(emulate_args("dlms", "--listen", "udp://127.0.0.1:0", "--transport", "hdlc"))
 

@@ -43,6 +43,7 @@ from meterlink.obis import Obis
 
 __all__ = [
     "CLOCK_OBIS",
+    "SESSION",
     "AssociationSpec",
     "ClockSpec",
     "DlmsDescription",
@@ -59,6 +60,10 @@ CLOCK_OBIS: Final = Obis(0, 0, 1, 0, 0, 255)
 ASSOCIATION_OBIS: Final = Obis(0, 0, 40, 0, 0, 255)
 SAP_OBIS: Final = Obis(0, 0, 41, 0, 0, 255)
 LDN_OBIS: Final = Obis(0, 0, 42, 0, 0, 255)
+
+SESSION: Final = "session"
+"""A push setup's ``destination`` that pushes over the open connection(s) of its client: HDLC UI
+frames or wrapper PDUs on the line the client's association runs on, while it is open."""
 
 EPOCH: Final = dt.datetime(2000, 1, 1)
 """Profile rows fall on multiples of the capture period since this instant (meter time)."""
@@ -504,9 +509,13 @@ def _profile(table: Table) -> dict[str, Any]:
 
 def _push(table: Table) -> dict[str, Any]:
     destination = table.text("destination")
-    if destination is not None and not destination.startswith(("udp://", "tcp://")):
-        raise table.error("destination", f"expected udp://HOST:PORT or tcp://HOST:PORT, got {destination!r}")
-    if destination is not None:
+    if destination == SESSION:
+        pass  # pushed over the open connection of the push's client
+    elif destination is not None and not destination.startswith(("udp://", "tcp://")):
+        raise table.error(
+            "destination", f"expected udp://HOST:PORT, tcp://HOST:PORT or {SESSION!r}, got {destination!r}"
+        )
+    if destination is not None and destination != SESSION:
         host, _, port = destination.partition("://")[2].rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise table.error(

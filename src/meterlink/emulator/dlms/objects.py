@@ -58,6 +58,7 @@ from .description import (
     EPOCH,
     LDN_OBIS,
     SAP_OBIS,
+    SESSION,
     AssociationSpec,
     DlmsDescription,
     LogicalDeviceSpec,
@@ -389,7 +390,9 @@ class ProfileGeneric(CosemObject):
 
     Row k is the capture at ``EPOCH + k x period`` of meter time, so a profile read twice gives
     the same rows, and the last ``depth`` grid points up to now are the buffer (FIFO, oldest
-    first). ``reset`` empties it: only rows after the reset count from then on.
+    first). ``reset`` empties it: only rows after the reset count from then on. ``capture``
+    (method 2) takes a row now, stored with the values of that moment, and sorted in among the
+    grid rows by its time (the buffer still holds ``depth`` rows at most).
     """
 
     CLASS_ID = ClassId.PROFILE_GENERIC
@@ -405,6 +408,8 @@ class ProfileGeneric(CosemObject):
         self.period = int(spec.params["capture_period"])
         self.depth = int(spec.params["depth"])
         self.reset_at: dt.datetime | None = None
+        self.captured: list[tuple[dt.datetime, tuple[bytes, ...]]] = []
+        """Rows taken by the capture method: (meter time, one cell per capture object)."""
 
     def _window(self, ctx: Context) -> tuple[int, int]:
         """Grid indices of the first and last row in the buffer now (first > last: empty)."""
@@ -415,41 +420,78 @@ class ProfileGeneric(CosemObject):
             first = max(first, math.floor((self.reset_at - EPOCH).total_seconds() / self.period) + 1)
         return first, last
 
+    def _rows(self, ctx: Context) -> list[tuple[dt.datetime, tuple[bytes, ...] | None]]:
+        """The buffer with captured rows: (time, cells) oldest first; ``None`` cells = a grid row."""
+        first, last = self._window(ctx)
+        now = ctx.meter.wall_time(ctx.now)
+        step = dt.timedelta(seconds=self.period)
+        grid: list[tuple[dt.datetime, tuple[bytes, ...] | None]] = [
+            (EPOCH + step * k, None) for k in range(first, last + 1)
+        ]
+        grid.extend(row for row in self.captured if row[0] <= now)
+        merged = sorted(grid, key=lambda row: (row[0], row[1] is not None))
+        return merged[-self.depth :]
+
     def get_2(self, ctx: Context, access: SelectiveAccess | None) -> Result:
         first, last = self._window(ctx)
         columns = list(range(len(self.capture)))
+        selection: EntryDescriptor | RangeDescriptor | None = None
         if access is not None:
             try:
                 selection = parse_selective_access(access.selector, access.parameters)
             except MeterlinkError:
                 return DataAccessResult.TYPE_UNMATCHED
-            if isinstance(selection, EntryDescriptor):
-                count = max(0, last - first + 1)
-                start = selection.from_entry or 1
-                stop = count if selection.to_entry == 0 else min(selection.to_entry, count)
-                first, last = first + start - 1, first + stop - 1
-                col_to = len(columns) if selection.to_selected_value == 0 else selection.to_selected_value
-                columns = columns[max(selection.from_selected_value, 1) - 1 : col_to]
-            else:
-                chosen = self._range(ctx, selection, first, last)
-                if isinstance(chosen, DataAccessResult):
-                    return chosen
-                first, last, columns = chosen
-        return self._encode(ctx, first, last, columns)
+        if self.captured:
+            return self._get_rows(ctx, selection)
+        if isinstance(selection, EntryDescriptor):
+            count = max(0, last - first + 1)
+            start = selection.from_entry or 1
+            stop = count if selection.to_entry == 0 else min(selection.to_entry, count)
+            first, last = first + start - 1, first + stop - 1
+            columns = self._entry_columns(selection)
+        elif isinstance(selection, RangeDescriptor):
+            chosen = self._range(ctx, selection)
+            if isinstance(chosen, DataAccessResult):
+                return chosen
+            low, high, columns = chosen
+            if low is not None:
+                first = max(first, math.ceil((low - EPOCH).total_seconds() / self.period))
+            if high is not None:
+                last = min(last, math.floor((high - EPOCH).total_seconds() / self.period))
+        step = dt.timedelta(seconds=self.period)
+        times = [EPOCH + step * k for k in range(first, last + 1)] if last >= first else []
+        return self._encode(ctx, [(at, None) for at in times], columns)
+
+    def _get_rows(self, ctx: Context, selection: EntryDescriptor | RangeDescriptor | None) -> Result:
+        rows = self._rows(ctx)
+        columns = list(range(len(self.capture)))
+        if isinstance(selection, EntryDescriptor):
+            start = selection.from_entry or 1
+            stop = len(rows) if selection.to_entry == 0 else min(selection.to_entry, len(rows))
+            rows = rows[start - 1 : stop]
+            columns = self._entry_columns(selection)
+        elif isinstance(selection, RangeDescriptor):
+            chosen = self._range(ctx, selection)
+            if isinstance(chosen, DataAccessResult):
+                return chosen
+            low, high, columns = chosen
+            rows = [r for r in rows if (low is None or r[0] >= low) and (high is None or r[0] <= high)]
+        return self._encode(ctx, rows, columns)
+
+    def _entry_columns(self, selection: EntryDescriptor) -> list[int]:
+        columns = list(range(len(self.capture)))
+        col_to = len(columns) if selection.to_selected_value == 0 else selection.to_selected_value
+        return columns[max(selection.from_selected_value, 1) - 1 : col_to]
 
     def _range(
-        self, ctx: Context, selection: RangeDescriptor, first: int, last: int
-    ) -> tuple[int, int, list[int]] | DataAccessResult:
+        self, ctx: Context, selection: RangeDescriptor
+    ) -> tuple[dt.datetime | None, dt.datetime | None, list[int]] | DataAccessResult:
         restricting = selection.restricting_object
         assert isinstance(restricting, CaptureObject)
         if restricting.class_id != ClassId.CLOCK or restricting.attribute != 2:
             return DataAccessResult.OBJECT_UNAVAILABLE
         low = _naive(selection.from_value, ctx.meter, bytes_ok=False)
         high = _naive(selection.to_value, ctx.meter, bytes_ok=False)
-        if low is not None:
-            first = max(first, math.ceil((low - EPOCH).total_seconds() / self.period))
-        if high is not None:
-            last = min(last, math.floor((high - EPOCH).total_seconds() / self.period))
         columns = list(range(len(self.capture)))
         if selection.selected_values:
             columns = []
@@ -458,10 +500,20 @@ class ProfileGeneric(CosemObject):
                 if wanted not in self.capture:
                     return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
                 columns.append(self.capture.index(wanted))
-        return first, last, columns
+        return low, high, columns
 
-    def _encode(self, ctx: Context, first: int, last: int, columns: list[int]) -> bytes:
-        count = max(0, last - first + 1)
+    def _cells_now(self, ctx: Context) -> tuple[bytes, ...]:
+        """Every capture object's value now, as a captured row keeps it."""
+        cells = []
+        for cap in self.capture:
+            obj = self.device.objects.get(cap.logical_name)
+            value = obj.get(ctx, cap.attribute, None) if obj is not None else b"\x00"
+            cells.append(_element(value, cap.data_index) if isinstance(value, bytes) else b"\x00")
+        return tuple(cells)
+
+    def _encode(
+        self, ctx: Context, rows: list[tuple[dt.datetime, tuple[bytes, ...] | None]], columns: list[int]
+    ) -> bytes:
         # columns that do not change with time are read once
         fixed: dict[int, bytes] = {}
         movers: list[tuple[int, CosemObject, int]] = []
@@ -477,17 +529,17 @@ class ProfileGeneric(CosemObject):
             else:
                 movers.append((col, obj, cap.attribute))
         head = b"\x02" + encode_length(len(columns))
-        out = bytearray(b"\x01" + encode_length(count))
-        step = dt.timedelta(seconds=self.period)
-        at = EPOCH + step * first if count else EPOCH
-        for _ in range(count):
+        out = bytearray(b"\x01" + encode_length(len(rows)))
+        for at, stored in rows:
+            out += head
+            if stored is not None:
+                out += b"".join(stored[col] for col in columns)
+                continue
             cells = dict(fixed)
             for col, obj, attribute in movers:
                 cells[col] = obj.value_at(ctx, attribute, at) or b"\x00"
-            out += head
             for col in columns:
                 out += cells[col]
-            at += step
         return bytes(out)
 
     def get_3(self, ctx: Context, access: SelectiveAccess | None) -> Result:
@@ -503,6 +555,8 @@ class ProfileGeneric(CosemObject):
         return axdr.encode((axdr.LongUnsigned(0), bytes(6), axdr.Integer(0), axdr.LongUnsigned(0)))
 
     def get_7(self, ctx: Context, access: SelectiveAccess | None) -> Result:
+        if self.captured:
+            return axdr.encode(axdr.DoubleLongUnsigned(len(self._rows(ctx))))
         first, last = self._window(ctx)
         return axdr.encode(axdr.DoubleLongUnsigned(max(0, last - first + 1)))
 
@@ -514,11 +568,20 @@ class ProfileGeneric(CosemObject):
             return _TYPE
         self.period = int(value)
         self.reset_at = ctx.meter.wall_time(ctx.now)  # a new period empties the buffer
+        self.captured.clear()
         return _OK
 
     def act_1(self, ctx: Context, parameters: axdr.DataValue) -> ActionOutcome:
         """reset: the buffer empties; rows come again from the next grid point."""
         self.reset_at = ctx.meter.wall_time(ctx.now)
+        self.captured.clear()
+        return _DONE
+
+    def act_2(self, ctx: Context, parameters: axdr.DataValue) -> ActionOutcome:
+        """capture: a row with the values of now goes into the buffer (the oldest beyond depth drop)."""
+        self.captured.append((ctx.meter.wall_time(ctx.now), self._cells_now(ctx)))
+        if len(self.captured) > self.depth:
+            del self.captured[: len(self.captured) - self.depth]
         return _DONE
 
 
@@ -712,8 +775,12 @@ class PushSetup(CosemObject):
 
     def get_3(self, ctx: Context, access: SelectiveAccess | None) -> Result:
         destination: str | None = self.params["destination"]
-        transport = 1 if destination is None or destination.startswith("udp://") else 0
-        address = (destination or "").partition("://")[2].encode("ascii", "replace")
+        if destination == SESSION:  # the client's own line: HDLC (5) to its SAP, or the wrapper (TCP)
+            transport = 5 if self.params["transport"] == "hdlc" else 0
+            address = b""
+        else:
+            transport = 1 if destination is None or destination.startswith("udp://") else 0
+            address = (destination or "").partition("://")[2].encode("ascii", "replace")
         return axdr.encode((axdr.Enum(transport), address, axdr.Enum(0)))
 
     def get_4(self, ctx: Context, access: SelectiveAccess | None) -> Result:

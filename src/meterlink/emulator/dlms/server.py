@@ -29,7 +29,7 @@ from meterlink.emulator.server import _PtyPort
 from meterlink.errors import LocalProtocolError, MeterlinkError
 from meterlink.obis import Obis
 
-from .description import DlmsDescription
+from .description import SESSION, DlmsDescription
 from .objects import DlmsMeter
 from .session import LinkSession, ModeESession, Outgoing, PushSender
 
@@ -131,6 +131,8 @@ class DlmsServer(ABC):
         self.meter = meter
         self._push_task: asyncio.Task[None] | None = None
         self._udp_out: asyncio.DatagramTransport | None = None
+        self.lines: dict[Session, asyncio.Queue[bytes | None]] = {}
+        """Stream lines being served, each with the queue its loop waits on (to wake it)."""
 
     def start_pushes(self) -> None:
         """Run the push schedule (every push setup with an interval and a destination)."""
@@ -156,13 +158,25 @@ class DlmsServer(ABC):
                     interval = float(sender.setup.params["interval"])
                     while due[key] <= now:
                         due[key] += interval
-                if sender.destination:
+                if sender.destination == SESSION:
+                    self.push_on_lines(*key, now)
+                elif sender.destination:
                     try:
                         await self._deliver(sender.destination, sender.frames(now))
                     except (OSError, MeterlinkError) as exc:
                         log.debug("push to %s failed: %s", sender.destination, exc)
             wake = min(due.values(), default=now + 0.05)
             await asyncio.sleep(min(max(0.0, wake - time.monotonic()), 0.05))
+
+    def push_on_lines(self, logical: int, obis: Obis, now: float) -> int:
+        """A push over the open lines whose client it is for (destination ``session``)."""
+        count = 0
+        for session, wake in list(self.lines.items()):
+            pushed = session.push(logical, obis, now)
+            if pushed:
+                count += pushed
+                wake.put_nowait(b"")  # the line's loop sends what the session queued
+        return count
 
     async def _deliver(self, destination: str, chunks: list[bytes]) -> None:
         scheme, rest = destination.split("://", 1)
@@ -241,10 +255,12 @@ class DlmsTcpServer(DlmsServer):
         reading = asyncio.get_running_loop().create_task(pump())
         try:
             session = LinkSession(self.meter, self.transport, now=time.monotonic())
+            self.lines[session] = incoming
             await _run_stream(session, incoming, write)
         except (asyncio.CancelledError, ConnectionError, OSError):
             pass
         finally:
+            self.lines = {k: v for k, v in self.lines.items() if v is not incoming}
             reading.cancel()
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -302,6 +318,15 @@ class DlmsUdpServer(DlmsServer):
         session.receive_data(data, now)
         self._flush(session, addr)
 
+    def push_on_lines(self, logical: int, obis: Obis, now: float) -> int:
+        count = 0
+        for addr, session in list(self.sessions.items()):
+            pushed = session.push(logical, obis, now)
+            if pushed:
+                count += pushed
+                self._flush(session, addr)
+        return count
+
     def _flush(self, session: LinkSession, addr: tuple[str, int]) -> None:
         if self._transport is None:
             return
@@ -352,7 +377,14 @@ class DlmsPtyServer(DlmsServer):
             session: Session = (
                 ModeESession(self.meter, now=now) if self.mode_e else LinkSession(self.meter, now=now)
             )
-            if await _run_stream(session, self._port.incoming, self._port.write, on_switch=self._switched):
+            self.lines = {session: self._port.incoming}
+            try:
+                ended = await _run_stream(
+                    session, self._port.incoming, self._port.write, on_switch=self._switched
+                )
+            finally:
+                self.lines = {}
+            if ended:
                 return  # the port itself went away
 
     def _switched(self, baud_rate: int) -> None:

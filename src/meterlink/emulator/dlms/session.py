@@ -12,7 +12,10 @@ idle timeout is closed (``closed`` turns True), as a meter drops a dead HDLC lin
 identification containing ``\\2``, takes ``ACK 2 Z 2``, and from then on speaks HDLC until the
 client disconnects or goes quiet; then it listens for a sign-on again.
 
-:class:`PushSender` frames the pushes of a push setup for its destination.
+:class:`PushSender` frames the pushes of a push setup for its destination. A push setup whose
+destination is ``session`` pushes over the line instead: :meth:`LinkSession.push` hands the
+DataNotification to the client's open association there (ciphered as it ciphers) and sends it
+as HDLC UI frames or wrapper PDUs between the requests.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
+from meterlink.dlms._state import State
 from meterlink.dlms.association import ServerAssociation
 from meterlink.dlms.framing import ApduIn, HdlcFraming, LinkDown, LinkUp, NeedData, Role, WrapperFraming
 from meterlink.dlms.wrapper import WrapperPdu
@@ -132,6 +136,39 @@ class LinkSession:
         self.associations.clear()
         self.closed = True
 
+    # -- pushes over the open line ---------------------------------------------------------------
+    def push(self, logical: int, obis: Obis, now: float) -> int:
+        """Push ``obis`` of ``logical`` to the clients associated on this line; how many got it.
+
+        The push goes to the association of the push setup's ``association`` client, or to every
+        open association on the logical device when it names none; each association ciphers it
+        as it ciphers its responses. Over HDLC it goes in UI frames to the connected client, over
+        the wrapper from the logical device's port to the client's port.
+        """
+        framing = self.framings.get(logical)
+        device = self.meter.devices.get(logical)
+        setup = device.objects.get(obis) if device is not None else None
+        if self.closed or framing is None or not isinstance(setup, PushSetup):
+            return 0
+        wanted = int(setup.params["association"])
+        targets = [
+            association
+            for (ld, client), association in self.associations.items()
+            if ld == logical and (not wanted or client == wanted) and association.state is State.ASSOCIATED
+        ]
+        if not targets:
+            return 0
+        body = self.meter.push_body(logical, obis, now)
+        stamp = self.meter.date_time(self.meter.wall_time(now))
+        for association in targets:
+            for apdu in association.push(body, date_time=stamp):
+                try:
+                    framing.send_push(apdu, now)
+                except MeterlinkError as exc:
+                    log.debug("cannot push over the line: %s", exc)
+        self._pump(now)
+        return len(targets)
+
     # -- output -----------------------------------------------------------------------------------
     def data_to_send(self) -> list[Outgoing]:
         out, self._out = self._out, []
@@ -241,6 +278,14 @@ class ModeESession:
     def data_to_send(self) -> list[Outgoing]:
         out, self._out = self._out, []
         return out
+
+    def push(self, logical: int, obis: Obis, now: float) -> int:
+        """As :meth:`LinkSession.push`, once the line speaks HDLC (0 during the sign-on)."""
+        if self.hdlc is None:
+            return 0
+        count = self.hdlc.push(logical, obis, now)
+        self._after_hdlc(now)
+        return count
 
     def _drain(self, now: float) -> None:
         iec = self.iec
