@@ -222,6 +222,28 @@ def test_pty_with_pyserial() -> None:
             port.close()
 
 
+@needs_pty
+def test_pty_can_be_opened_again_after_a_client_closed_it() -> None:
+    # Linux fails a tcsetattr that changes nothing (EINVAL); a pty ignores size and parity, so
+    # a second pyserial open with the first one's settings changed nothing unless the emulator
+    # clears what the first client left behind
+    serial = pytest.importorskip("serial")
+    model = MeterModel(MeterModel(describe()).description, origin=ORIGIN)
+    with EmulatorThread(model, listen="pty", check_line=True) as emulator:
+        for _ in range(3):
+            port = serial.Serial(
+                emulator.url, 300, bytesize=serial.SEVENBITS, parity=serial.PARITY_EVEN, timeout=0.1
+            )
+            try:
+                port.write(b"/?!\r\n")
+                assert read_until(port.fileno(), line_end) == IDENT
+                port.write(b"\x01B0\x03q")  # end the session: the next client starts afresh
+                port.flush()
+                time.sleep(0.1)
+            finally:
+                port.close()
+
+
 # ==================================================================================================
 # lifecycle
 # ==================================================================================================

@@ -39,6 +39,7 @@ from meterlink.iec62056_21.connection import (
     MeterSettings,
     _classify,
 )
+from meterlink.iec62056_21.events import Send
 from meterlink.iec62056_21.framer import Framer, NeedData, Role
 from meterlink.iec62056_21.messages import (
     BREAK,
@@ -348,15 +349,32 @@ def test_client_at_rest_drops_stray_input() -> None:
 
 
 def test_unexpected_message_error_carries_the_message() -> None:
-    client = ClientConnection()
+    # mode A: the readout is due, and a NAK is no readout. It counts as a damaged readout
+    # (a sign-on retry); with none left, the error names what came.
+    client = ClientConnection(ClientSettings(retries=0))
     client.read_out(0.0)
     client.receive_data(b"/KAM MC\r\n", 0.5)
-    client.events()  # mode A: the readout is due, and a NAK is no readout
+    client.events()
     client.receive_data(b"\x15", 0.6)
     with pytest.raises(UnexpectedMessageError) as info:
         client.next_event()
     assert info.value.data == b"\x15"
     assert isinstance(info.value, RemoteProtocolError)
+    assert client.state is ClientState.IDLE
+
+
+def test_a_message_that_cannot_be_the_readout_is_a_damaged_readout() -> None:
+    # mode C: a bit flip made the readout's STX an ACK; the rest is noise. The client NAKs
+    # (the meter repeats its readout) instead of giving up with UnexpectedMessageError.
+    client = ClientConnection()
+    client.read_out(0.0)
+    client.receive_data(b"/ABc5METER\r\n", 0.5)
+    client.events()
+    assert client.state is ClientState.AWAIT_READOUT
+    client.receive_data(b"\x060.0.0(1)\r\n!\r\n\x03\x00", 1.0)
+    sent = [e.data for e in client.events() if isinstance(e, Send)]
+    assert sent == [b"\x15"]
+    assert client.state is ClientState.AWAIT_READOUT
 
 
 # -- random walks through the tables --------------------------------------------------------------

@@ -161,7 +161,21 @@ class _PtyPort(_Port):
             self.incoming.put_nowait(None)
             return
         if data:
+            self._unlatch()
             self.incoming.put_nowait(data)
+
+    def _unlatch(self) -> None:
+        """Clear CLOCAL that a client set, so the next client's settings change something.
+
+        Linux fails a tcsetattr that changes nothing with EINVAL, and a pty ignores the
+        character size and parity: a second client opening the path with the first one's
+        settings (pyserial always sets CLOCAL) would fail. CLOCAL means nothing to a pty.
+        """
+        with contextlib.suppress(termios.error, OSError):
+            attributes = termios.tcgetattr(self.slave)
+            if attributes[2] & termios.CLOCAL:
+                attributes[2] &= ~termios.CLOCAL
+                termios.tcsetattr(self.slave, termios.TCSANOW, attributes)
 
     def client_format(self, line: LineFormat, *, receiving: bool) -> LineFormat:
         """The client's line settings as its termios show them (rate only on Linux)."""

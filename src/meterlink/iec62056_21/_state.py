@@ -143,18 +143,38 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
         "on_bad_readout",
         _SIGNING_ON | {C.AWAIT_READOUT, C.IDLE},
     ),
+    # a second identification answers a repeated request late: the session goes on
+    **{
+        (state, I.IDENTIFICATION): ("ignore", frozenset({state}))
+        for state in (C.AWAIT_READOUT, C.AWAIT_OPERAND, C.AWAIT_BINARY_CONFIRM)
+    },
+    # a message that cannot be the answer is a damaged one (a bit flip made ACK of STX...)
+    **{
+        (C.AWAIT_READOUT, received): ("on_bad_readout", _SIGNING_ON | {C.AWAIT_READOUT, C.IDLE})
+        for received in (I.ACK, I.NAK, I.COMMAND, I.ERROR, I.PARTIAL_DATA)
+    },
     (C.AWAIT_READOUT, I.TIMEOUT): (
         "on_readout_timeout",
         _SIGNING_ON | {C.IDLE, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING},
     ),
     # programming mode entry
-    (C.AWAIT_OPERAND, I.COMMAND): ("on_operand", frozenset({C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING})),
+    (C.AWAIT_OPERAND, I.COMMAND): (
+        "on_operand",
+        frozenset({C.AWAIT_OPERAND, C.AWAIT_PASSWORD_REPLY, C.PROGRAMMING}),
+    ),
     (C.AWAIT_OPERAND, I.TIMEOUT): ("retry_sign_on", _SIGNING_ON | {C.IDLE}),
-    (C.AWAIT_OPERAND, I.BAD_FRAME): ("nak_and_wait", frozenset({C.AWAIT_OPERAND})),
+    **{
+        (C.AWAIT_OPERAND, received): ("nak_and_wait", frozenset({C.AWAIT_OPERAND}))
+        for received in (I.BAD_FRAME, I.DATA, I.PARTIAL_DATA, I.ERROR, I.ACK, I.NAK)
+    },
     (C.AWAIT_PASSWORD_REPLY, I.ACK): ("on_password_accepted", frozenset({C.PROGRAMMING})),
     (C.AWAIT_PASSWORD_REPLY, I.NAK): ("on_password_nak", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
     (C.AWAIT_PASSWORD_REPLY, I.ERROR): ("on_password_error", frozenset({C.IDLE})),
     (C.AWAIT_PASSWORD_REPLY, I.TIMEOUT): ("resend_command", frozenset({C.AWAIT_PASSWORD_REPLY, C.IDLE})),
+    **{
+        (C.AWAIT_PASSWORD_REPLY, received): ("nak_and_wait", frozenset({C.AWAIT_PASSWORD_REPLY}))
+        for received in (I.BAD_FRAME, I.DATA, I.PARTIAL_DATA)
+    },
     # programming mode
     (C.PROGRAMMING, I.SEND_COMMAND): (
         "send_command",
@@ -177,6 +197,7 @@ CLIENT_TABLE: Final[dict[tuple[ClientState, Input], tuple[str, frozenset[ClientS
     (C.AWAIT_REPLY, I.PARTIAL_DATA): ("on_partial_block", frozenset({C.AWAIT_REPLY})),
     (C.AWAIT_REPLY, I.ERROR): ("on_command_error", frozenset({C.PROGRAMMING})),
     (C.AWAIT_REPLY, I.BAD_FRAME): ("nak_and_wait", frozenset({C.AWAIT_REPLY, C.IDLE})),
+    (C.AWAIT_REPLY, I.IDENTIFICATION): ("nak_and_wait", frozenset({C.AWAIT_REPLY, C.IDLE})),
     (C.AWAIT_REPLY, I.TIMEOUT): ("resend_command", frozenset({C.AWAIT_REPLY, C.IDLE})),
     # mode E
     (C.AWAIT_BINARY_CONFIRM, I.OPTION_SELECT): ("on_binary_confirm", frozenset({C.BINARY})),

@@ -301,6 +301,9 @@ class _Engine:
             raise LocalProtocolError("a programming or mode E session is open: end it first")
 
     def _write(self, event: Send) -> _Driver[None]:
+        if event.flush:  # a repeated sign-on: late answers to the last attempt came in the pause
+            yield _Sleep(event.not_before)
+            yield _Discard()
         yield _Write(event.data, event.not_before)
         if event.data in _BREAKS:
             self._quiet_until = self.clock() + self.restart_pause

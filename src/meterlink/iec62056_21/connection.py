@@ -50,7 +50,7 @@ from .events import (
     SetLink,
     SignOnReceived,
 )
-from .framer import DEFAULT_ERROR_PATTERN, NEED_DATA, Framer, NeedData, Role
+from .framer import DEFAULT_ERROR_PATTERN, NEED_DATA, BrokenOffError, Framer, NeedData, Role
 from .messages import (
     BREAK,
     Ack,
@@ -245,14 +245,14 @@ class _Connection:
         raise error
 
     # -- output helpers -------------------------------------------------------------------------
-    def _send(self, data: bytes, not_before: float | None = None) -> float:
+    def _send(self, data: bytes, not_before: float | None = None, *, flush: bool = False) -> float:
         """Queue a transmission; returns when it will have left the line."""
         start = max(self._now, not_before if not_before is not None else self._now)
         if self._echo is not False:
             if self._echo is None and self._now > self._echo_until:
                 self._framer.cancel_echo()  # the last echo is overdue: do not pile them up
             self._framer.expect_echo(data)
-        self._out.append(Send(data, start))
+        self._out.append(Send(data, start, flush))
         self._tx_end = max(start, self._tx_end) + transmission_time(len(data), self.baud_rate)
         self._echo_until = self._tx_end + min(ECHO_WINDOW, self._peer_reaction_time() / 2)
         return self._tx_end
@@ -396,6 +396,9 @@ class ClientConnection(_Connection):
         """No new command before this: late duplicates of the last answer pass first."""
         self._wake_started = 0.0
         """When the first fast wake-up burst of this attempt was due."""
+        self._nak_heard_at = float("-inf")
+        """When the meter has heard our last NAK for a damaged frame: damage that arrived
+        before then is more of the transmission already NAKed, and earns no second NAK."""
 
     # -- what the caller wants ------------------------------------------------------------------
     def read_out(self, now: float) -> None:
@@ -468,24 +471,26 @@ class ClientConnection(_Connection):
         end = self._send(data, self._last_rx + self._reaction_time())
         self._deadline = end + self.settings.response_timeout
 
-    def _request(self, not_before: float) -> ClientState:
+    def _request(self, not_before: float, *, flush: bool = False) -> ClientState:
+        """Sign on; ``flush`` (a repeated attempt): what arrived in the pause is no answer."""
         s = self.settings
         self._link(self.initial_baud_rate, 7)
         if s.fast_wake_up:
             self._wake_started = not_before
-            self._burst(not_before)
+            self._burst(not_before, flush=flush)
             return ClientState.AWAIT_WAKE_ACK
         if s.wake_up:
-            end = self._send(b"\x00" * WAKE_UP_NULS, not_before)
-            not_before = end + WAKE_UP_PAUSE
-        end = self._send(RequestMessage(s.address, s.request_command).to_bytes(), not_before)
+            end = self._send(b"\x00" * WAKE_UP_NULS, not_before, flush=flush)
+            not_before, flush = end + WAKE_UP_PAUSE, False
+        end = self._send(RequestMessage(s.address, s.request_command).to_bytes(), not_before, flush=flush)
         self._deadline = end + s.response_timeout
         return ClientState.AWAIT_IDENTIFICATION
 
-    def _burst(self, not_before: float) -> None:
+    def _burst(self, not_before: float, *, flush: bool = False) -> None:
         """One fast wake-up burst (Tn), then the pause Td in which the meter's ACK must come."""
         rate = self.baud_rate
-        end = self._send(bytes(math.ceil(FAST_WAKE_BURST * rate / BITS_PER_CHARACTER)), not_before)
+        size = math.ceil(FAST_WAKE_BURST * rate / BITS_PER_CHARACTER)
+        end = self._send(bytes(size), not_before, flush=flush)
         self._deadline = end + 2 * transmission_time(1, rate) + FAST_WAKE_PAUSE
 
     # -- handlers (named in the table) ---------------------------------------------------------
@@ -513,7 +518,7 @@ class ClientConnection(_Connection):
         self._framer.clear()
         self._repeats = 0
         self.identification = None
-        return self._request(self._now + self.settings.restart_pause)
+        return self._request(self._now + self.settings.restart_pause, flush=True)
 
     def _next_burst(self, _: object) -> ClientState:
         if self._now - self._wake_started < FAST_WAKE_TOTAL:
@@ -590,12 +595,37 @@ class ClientConnection(_Connection):
         self._out.append(SessionEnded("done"))
         return ClientState.IDLE
 
-    def _on_bad_readout(self, error: RemoteProtocolError) -> ClientState:
+    def _damage(self, payload: object) -> RemoteProtocolError:
+        """The error a damaged frame stands for; a message that cannot be the answer here
+        (an ACK that was the STX of a readout before a bit flipped) counts as damaged too."""
+        if isinstance(payload, RemoteProtocolError):
+            return payload
+        data = payload.to_bytes() if isinstance(payload, Message) else b""
+        kind = type(payload).__name__
+        return UnexpectedMessageError(f"{kind} is no answer while {self.state.value}", data=data, offset=0)
+
+    def _same_damage(self, error: object) -> bool:
+        """Whether this damage needs no NAK of its own.
+
+        A flipped bit can make one transmission two bad frames (a stray STX cuts it in two): one
+        NAK is due, or the meter repeats twice and every later ACK answers the wrong block. So a
+        stump waits for what follows it (the NAK goes out tr after the whole transmission), and
+        damage that came before the meter could have heard our NAK was answered by it already.
+        """
+        return isinstance(error, BrokenOffError) or self._last_rx < self._nak_heard_at
+
+    def _nak(self) -> None:
+        self._answer(Nak().to_bytes())
+        self._nak_heard_at = self._tx_end
+
+    def _on_bad_readout(self, error: object) -> ClientState:
+        if self._same_damage(error):
+            return ClientState.AWAIT_READOUT
         if self.mode in (ProtocolMode.C, ProtocolMode.E) and self._repeats < self.settings.retries:
             self._repeats += 1
-            self._answer(Nak().to_bytes())
+            self._nak()
             return ClientState.AWAIT_READOUT
-        return self._retry_sign_on(error)
+        return self._retry_sign_on(self._damage(error))
 
     def _on_readout_timeout(self, _: object) -> ClientState:
         message = self._framer.take_unterminated()
@@ -604,9 +634,11 @@ class ClientConnection(_Connection):
         return self._retry_sign_on(None)
 
     def _on_operand(self, command: CommandMessage) -> ClientState:
-        if command.name != "P0":
-            raise UnexpectedMessageError(
-                f"expected the P0 operand, got {command.name}", data=command.to_bytes(), offset=1
+        if command.name != "P0":  # a damaged P0 whose BCC still matched (two flips)
+            return self._nak_and_wait(
+                UnexpectedMessageError(
+                    f"expected the P0 operand, got {command.name}", data=command.to_bytes(), offset=1
+                )
             )
         data = command.data or ""
         self.operand = data[1:-1] if data.startswith("(") and data.endswith(")") else data
@@ -727,13 +759,17 @@ class ClientConnection(_Connection):
         self._out.append(MeterErrorReceived(self._command, error.text))
         return ClientState.PROGRAMMING
 
-    def _nak_and_wait(self, error: RemoteProtocolError) -> ClientState:
+    def _nak_and_wait(self, error: object) -> ClientState:
+        if self._same_damage(error):
+            return self.state
         if self._repeats >= self.settings.retries:
             # give up as after an unanswered command: B0, so the meter leaves programming too
-            self._fail(error, ClientState.IDLE, self._farewell(), self._last_rx + self._reaction_time())
+            self._fail(
+                self._damage(error), ClientState.IDLE, self._farewell(), self._last_rx + self._reaction_time()
+            )
         self._repeats += 1
         self._provoked = self._now  # the damaged frame may be followed by a good one we also take
-        self._answer(Nak().to_bytes())
+        self._nak()
         return self.state
 
     def _on_binary_confirm(self, option: OptionSelect) -> ClientState:
@@ -920,6 +956,10 @@ class MeterConnection(_Connection):
             self._burst_heard = True
             # the burst has ended when one more character time has passed in silence; Ta on top
             self._deadline = now + transmission_time(1, self.baud_rate) + FAST_WAKE_ACK_DELAY
+
+    def _stretches_deadline(self) -> bool:
+        # a message under way holds the timer; noise does not keep a session alive
+        return self._framer.message_begun
 
     def _rest_state(self) -> MeterState:
         return MeterState.ASLEEP if self.settings.fast_wake_up else MeterState.IDLE

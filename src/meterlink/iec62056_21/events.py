@@ -44,13 +44,20 @@ def _short(data: bytes, limit: int = 24) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Transmit ``data`` on the link, but not before ``not_before`` (reaction time tr)."""
+    """Transmit ``data`` on the link, but not before ``not_before`` (reaction time tr).
+
+    ``flush``: drop whatever arrived before this goes out, unread. A sign-on repeated after a
+    pause asks for it: a late answer to the attempt given up on, arriving in the pause, would
+    otherwise pass for the answer to the new one.
+    """
 
     data: bytes
     not_before: float
+    flush: bool = False
 
     def __repr__(self) -> str:
-        return f"Send({_short(self.data)}, not_before={self.not_before:.3f})"
+        flush = ", flush=True" if self.flush else ""
+        return f"Send({_short(self.data)}, not_before={self.not_before:.3f}{flush})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from .messages import (
     RequestMessage,
 )
 
-__all__ = ["DEFAULT_ERROR_PATTERN", "NEED_DATA", "Framer", "NeedData", "Role"]
+__all__ = ["DEFAULT_ERROR_PATTERN", "NEED_DATA", "BrokenOffError", "Framer", "NeedData", "Role"]
 
 _PARITY_MASK: Final = bytes(b & 0x7F for b in range(256))
 _START: Final = re.compile(rb"[/\x01\x02\x06\x15]")
@@ -46,6 +46,14 @@ _MAX_LINE: Final = 256
 
 DEFAULT_ERROR_PATTERN: Final = re.compile(r"\((?:ER[A-Z0-9 _-]*|ERROR.*|#\d{1,5})\)\r?\n?")
 """An error message is a lone address-less group whose text starts with ``ER`` or is ``#nnnn``."""
+
+
+class BrokenOffError(MalformedDataError):
+    """A frame stopped where another began: only its stump is dropped here.
+
+    Whether that is a new frame or more of the same damaged transmission (a bit flip made a
+    character STX) is decided by what follows, so a receiver need not answer the stump itself.
+    """
 
 
 class Role(StrEnum):
@@ -121,6 +129,15 @@ class Framer:
     def in_message(self) -> bool:
         """Whether a message has begun and waits for more (a push telegram after its ident line)."""
         return bool(self._raw) or self._push_body
+
+    @property
+    def message_begun(self) -> bool:
+        """Whether a message start is buffered: bytes before one are noise, and noise is no
+        sign of a message coming (it must not keep a timer from running out)."""
+        found = _START.search(self._masked)
+        if found is not None and self.role is Role.METER and self._masked[found.start()] == 0x02:
+            found = _START.search(self._masked.replace(b"\x02", b"\x00"))  # a meter never gets STX
+        return found is not None or self._push_body
 
     def clear(self) -> None:
         """Forget everything buffered (after a link reset)."""
@@ -343,7 +360,7 @@ class Framer:
             stump = bytes(self._raw[:n])
             self.discarded += n
             self._consume(n)
-            raise MalformedDataError("message broken off by the start of another", data=stump, offset=n - 1)
+            raise BrokenOffError("message broken off by the start of another", data=stump, offset=n - 1)
         if end is None or end.start() + 1 >= len(buf):
             if len(buf) > self.max_message_size:
                 raise self._too_long("data message" if data_message else "command message")
