@@ -29,14 +29,11 @@ import logging
 import os
 import random
 import termios
-import threading
 import time
 import tty
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from meterlink.errors import LocalProtocolError, MeterlinkError
 from meterlink.iec62056_21._state import MeterState
@@ -44,6 +41,7 @@ from meterlink.iec62056_21.events import BinaryModeEntered, Send, SetLink
 from meterlink.iec62056_21.framer import NeedData
 from meterlink.transport.base import line_time
 
+from ._thread import BackgroundServer
 from .description import MeterDescription
 from .line import LineFormat, format_of_termios, transfer
 from .model import MeterModel
@@ -119,7 +117,7 @@ class _TcpPort(_Port):
         self.writer.close()
 
 
-class _PtyPort(_Port):
+class PtyPort(_Port):
     """The master side of a pseudo-terminal; the emulator keeps a slave fd open too.
 
     Holding the slave keeps the pty alive while clients come and go, and lets the emulator
@@ -464,7 +462,7 @@ class PtyEmulator(EmulatorServer):
         self, meter: MeterModel, *, check_line: bool = False, simulate_baud: bool = False, seed: int = 0
     ) -> None:
         self.meter = meter
-        self._port = _PtyPort(check_line, seed)
+        self._port = PtyPort(check_line, seed)
         self.path = self._port.path
         self.url = self.path
         self.session = LineSession(meter, self._port, simulate_baud=simulate_baud)
@@ -524,7 +522,7 @@ def parse_tcp_url(listen: str) -> tuple[str, int]:
 # ------------------------------------------------------------------------------------------------
 # in a background thread
 # ------------------------------------------------------------------------------------------------
-class EmulatorThread:
+class EmulatorThread(BackgroundServer):
     """A server in a background thread with its own event loop; ``with`` starts and stops it.
 
     ``meter`` is a model, a description, or ``None`` for the built-in meter.
@@ -539,88 +537,14 @@ class EmulatorThread:
         check_line: bool = False,
         start_timeout: float = 10.0,
     ) -> None:
+        super().__init__(listen, start_timeout)
         self.meter = meter if isinstance(meter, MeterModel) else MeterModel(meter)
-        self.listen = listen
         self.simulate_baud = simulate_baud
         self.check_line = check_line
-        self.start_timeout = start_timeout
-        self.url = ""
-        """Where to connect: ``tcp://127.0.0.1:PORT`` or the pty's path."""
         self.server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
-    def start(self) -> Self:
-        """Start serving; returns once :attr:`url` is valid."""
-        if self._thread is not None:
-            raise LocalProtocolError("emulator thread already started")
-        name = f"meterlink-emulator {self.listen}"
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(self.start_timeout):  # pragma: no cover - a stuck loop
-            raise LocalProtocolError("emulator did not start in time")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            error, self._error = self._error, None
-            if isinstance(error, MeterlinkError):
-                raise error
-            raise LocalProtocolError(f"emulator failed to start: {error}") from error
-        return self
-
-    def call(self, function: Callable[[], None]) -> None:
-        """Run ``function`` in the emulator's thread (to poke the model safely)."""
-        if self._loop is None:
-            raise LocalProtocolError("emulator thread not running")
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                function()
-            finally:
-                done.set()
-
-        self._loop.call_soon_threadsafe(run)
-        done.wait(self.start_timeout)
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread to end (idempotent)."""
-        thread, loop, stop = self._thread, self._loop, self._stop
-        if thread is None:
-            return
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                loop.call_soon_threadsafe(stop.set)
-        thread.join()
-        self._thread = self._loop = self._stop = None
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # handed to start()
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def _open(self) -> EmulatorServer:
         self.server = await open_server(
             self.meter, self.listen, simulate_baud=self.simulate_baud, check_line=self.check_line
         )
-        self.url = self.server.url
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.server.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self.server

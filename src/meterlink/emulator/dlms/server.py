@@ -18,14 +18,13 @@ import contextlib
 import datetime as dt
 import logging
 import socket
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
-from meterlink.emulator.server import _PtyPort
+from meterlink.emulator._thread import BackgroundServer
+from meterlink.emulator.server import PtyPort
 from meterlink.errors import LocalProtocolError, MeterlinkError
 from meterlink.obis import Obis
 
@@ -363,7 +362,7 @@ class DlmsPtyServer(DlmsServer):
         super().__init__(meter)
         self.mode_e = mode_e
         try:
-            self._port = _PtyPort(False, 0)
+            self._port = PtyPort(False, 0)
         except OSError as exc:
             raise LocalProtocolError(f"cannot open a pseudo-terminal: {exc.strerror or exc}") from None
         self.path = self._port.path
@@ -444,12 +443,14 @@ def live_meter(description: DlmsDescription | None = None) -> DlmsMeter:
 # ------------------------------------------------------------------------------------------------
 # in a background thread
 # ------------------------------------------------------------------------------------------------
-class DlmsEmulatorThread:
+class DlmsEmulatorThread(BackgroundServer):
     """A DLMS emulator in a background thread with its own event loop; ``with`` starts and stops it.
 
     ``meter`` is a :class:`DlmsMeter`, a description, or None for the built-in meter. :attr:`url`
     says where to connect: ``tcp://127.0.0.1:PORT``, ``udp://...`` or the pty's path.
     """
+
+    thread_name = "meterlink-dlms"
 
     def __init__(
         self,
@@ -460,86 +461,14 @@ class DlmsEmulatorThread:
         mode_e: bool = False,
         start_timeout: float = 10.0,
     ) -> None:
+        super().__init__(listen, start_timeout)
         self.meter = meter if isinstance(meter, DlmsMeter) else live_meter(meter)
-        self.listen = listen
         self.transport = transport
         self.mode_e = mode_e
-        self.start_timeout = start_timeout
-        self.url = ""
         self.server: DlmsServer | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
-    def start(self) -> Self:
-        """Start serving; returns once :attr:`url` is valid."""
-        if self._thread is not None:
-            raise LocalProtocolError("emulator thread already started")
-        self._thread = threading.Thread(target=self._main, name=f"meterlink-dlms {self.listen}", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(self.start_timeout):  # pragma: no cover - a stuck loop
-            raise LocalProtocolError("emulator did not start in time")
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            error, self._error = self._error, None
-            if isinstance(error, MeterlinkError):
-                raise error
-            raise LocalProtocolError(f"emulator failed to start: {error}") from error
-        return self
-
-    def call(self, function: Callable[[], None]) -> None:
-        """Run ``function`` in the emulator's thread (to poke the meter safely)."""
-        if self._loop is None:
-            raise LocalProtocolError("emulator thread not running")
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                function()
-            finally:
-                done.set()
-
-        self._loop.call_soon_threadsafe(run)
-        done.wait(self.start_timeout)
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread to end (idempotent)."""
-        thread, loop, stop = self._thread, self._loop, self._stop
-        if thread is None:
-            return
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        thread.join()
-        self._thread = self._loop = self._stop = None
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # handed to start()
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def _open(self) -> DlmsServer:
         self.server = await open_dlms_server(
             self.meter, self.listen, transport=self.transport, mode_e=self.mode_e
         )
-        self.url = self.server.url
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.server.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self.server
