@@ -33,7 +33,7 @@ from meterlink.dlms.listener import (
 )
 from meterlink.dlms.security import CipheredKind, SecurityControl, protect
 from meterlink.dlms.wrapper import WrapperPdu
-from meterlink.errors import DecryptionError, LocalProtocolError, ReplayError, SecurityError
+from meterlink.errors import DecryptionError, LinkError, LocalProtocolError, ReplayError, SecurityError
 from meterlink.mbus import encode_apdu
 from meterlink.obis import Obis
 
@@ -497,3 +497,35 @@ def test_the_listen_command_prints_an_event_notification_as_one_line() -> None:
     assert _event_line(notice) == (
         "event from udp:10.0.0.7:4059, class 1, time 2024-03-01T08:15:30+02:00: 0.0.97.98.0.255/2 9"
     )
+
+
+# ================================================================================================
+# review fixes
+# ================================================================================================
+def test_a_utf8_string_body_outside_latin1_is_a_push_not_a_crash() -> None:
+    # 0F long-iip, no date-time, body utf8-string "€ 5": the DSMR check used to encode it to latin-1
+    core = PushListener()
+    core.receive_apdu(bytes.fromhex("0f0000000100") + b"\x0c\x05" + "€ 5".encode())
+    core.receive_apdu(bytes.fromhex("0f0000000200") + axdr.encode(axdr.LongUnsigned(7)))  # still listening
+    events = core.events()
+    assert [type(e) for e in events] == [Push, Push]
+    first = events[0]
+    assert isinstance(first, Push) and first.body == "€ 5" and first.dsmr is None
+
+
+def test_a_failed_bind_closes_its_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[socket.socket] = []
+    real = socket.socket
+
+    def tracking(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = real(*args, **kwargs)
+        made.append(sock)
+        return sock
+
+    with real(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(socket, "socket", tracking)
+        with pytest.raises(LinkError, match="cannot listen"):
+            Listening(f"udp://127.0.0.1:{port}")
+    assert len(made) == 1 and made[0].fileno() == -1  # closed, not left to the garbage collector

@@ -118,10 +118,13 @@ def _client(args: argparse.Namespace) -> Client:
     }
     url: str = args.url
     if args.transport is not None:
-        if "://" in url and url.split("://", 1)[0].lower() == "tcp":
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme == "tcp":
             url += ("&" if "?" in url else "?") + f"transport={args.transport}"
-        elif args.transport != "hdlc":
-            raise LocalProtocolError("--transport wrapper needs a tcp:// or udp:// URL")
+        elif args.transport != ("wrapper" if scheme == "udp" else "hdlc"):
+            raise LocalProtocolError(
+                "--transport: tcp:// takes wrapper or hdlc, udp:// the wrapper, a serial port HDLC"
+            )
     return Client.from_url(url, **options)
 
 

@@ -811,11 +811,18 @@ class Engine:
         own, self.assoc = self.assoc, ClientAssociation(Settings(quirks=self.settings.quirks))
         try:
             yield from self._open_link(public_client)
+            stopped = False
             try:
                 yield from self._associate()
                 raw = yield from self.get_raw(CosemAttributeDescriptor(ClassId.DATA, frame_counter, 2))
+            except GeneratorExit:
+                # the runner stopped us (its link failed): a goodbye would yield, which close() forbids
+                stopped = True
+                self._lost()
+                raise
             finally:
-                yield from self.disconnect()
+                if not stopped:
+                    yield from self.disconnect()
         finally:
             self.assoc = own
         value = axdr.decode(raw)

@@ -661,7 +661,11 @@ class PushListener:
         stamp = _stamp(decoded.date_time)
         readout: Readout | None = None
         raw_text = (
-            body.encode("latin-1") if isinstance(body, str) else body if isinstance(body, bytes) else b""
+            body.encode("latin-1", "replace")  # a utf8-string may hold any character
+            if isinstance(body, str)
+            else body
+            if isinstance(body, bytes)
+            else b""
         )
         if raw_text[:1] == b"/":
             readout = parse_readout(raw_text, strict=False)
@@ -839,31 +843,32 @@ class Listening:
         try:
             self._open()
         except OSError as exc:
+            if self._socket is not None:
+                self._socket.close()
+            if self._serial is not None:
+                self._serial.close()
             self._selector.close()
             raise LinkError(f"cannot listen on {url}: {exc}") from exc
 
     def _open(self) -> None:
         spec = self.spec
         if spec.scheme == "udp":
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind((spec.host, spec.port))
             sock.setblocking(False)
-            self._socket = sock
             self.address = sock.getsockname()[:2]
             self._selector.register(sock, selectors.EVENT_READ, "udp")
         elif spec.scheme == "tcp-listen":
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((spec.host, spec.port))
             sock.listen(8)
             sock.setblocking(False)
-            self._socket = sock
             self.address = sock.getsockname()[:2]
             self._selector.register(sock, selectors.EVENT_READ, "accept")
         elif spec.scheme == "tcp":
-            sock = socket.create_connection((spec.host, spec.port), timeout=5.0)
+            sock = self._socket = socket.create_connection((spec.host, spec.port), timeout=5.0)
             sock.setblocking(False)
-            self._socket = sock
             self.address = sock.getpeername()[:2]
             self._selector.register(sock, selectors.EVENT_READ, f"tcp:{spec.host}:{spec.port}")
         else:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from meterlink.cli import dlms as cli
 from meterlink.dlms import axdr
-from meterlink.dlms._driver import Engine, LinkOptions, Read, Write, guess_class
+from meterlink.dlms._driver import Engine, LinkOptions, Read, Write, guess_class, run_sync
 from meterlink.dlms.association import Settings
 from meterlink.dlms.client import (
     AssociationRefusedError,
@@ -31,6 +31,7 @@ from meterlink.dlms.client import (
 )
 from meterlink.dlms.cosem import ClassId, Quantity, Unit
 from meterlink.dlms.cosem_time import CosemDateTime
+from meterlink.dlms.framing import HdlcFraming, LinkUp, Role
 from meterlink.dlms.security import (
     AesEcbProcessor,
     Mechanism,
@@ -38,7 +39,8 @@ from meterlink.dlms.security import (
     register_mechanism,
     unregister_mechanism,
 )
-from meterlink.errors import LocalProtocolError, MeterlinkError, ResponseTimeout
+from meterlink.errors import LinkError, LocalProtocolError, MeterlinkError, ResponseTimeout
+from meterlink.hdlc.address import HdlcAddress
 from meterlink.obis import Obis
 from meterlink.transport.udp import UdpLink
 
@@ -547,3 +549,39 @@ def test_engine_fuzz(transport: str, chunks: list[bytes]) -> None:
         pass
     except MeterlinkError:
         pass
+
+
+# ================================================================================================
+# review fixes
+# ================================================================================================
+def test_link_failing_during_bootstrap_raises_the_link_error_not_runtime_error() -> None:
+    """The runner closes the driver when its link fails; the bootstrap must not try a goodbye then."""
+    engine = Engine(Settings(), LinkOptions(transport="hdlc"), timeout=1.0)
+    engine.clock = lambda: 0.0
+    meter = HdlcFraming(Role.SERVER, server_address=HdlcAddress(1, None))
+    answers: list[bytes] = []
+    writes: list[bytes] = []
+
+    def perform(op: Write | Read) -> bytes:
+        if isinstance(op, Read):
+            return answers.pop(0) if answers else b""
+        writes.append(op.data)
+        if len(writes) > 1:  # the SNRM got its UA; the AARQ meets a dead socket
+            raise LinkError("connection reset")
+        meter.receive_data(op.data, 0.0)
+        assert isinstance(meter.next_event(), LinkUp)
+        answers.extend(meter.data_to_send())
+        return b""
+
+    with pytest.raises(LinkError, match="connection reset"):
+        run_sync(engine.bootstrap_invocation_counter(16, FRAME_COUNTER), perform)
+    assert len(writes) == 2 and not engine.associated and not engine.link_up
+
+
+def test_cli_udp_with_transport_wrapper(capsys: pytest.CaptureFixture[str]) -> None:
+    with MeterServer("udp") as meter:
+        argv = ["get", f"udp://127.0.0.1:{meter.port}", "0.0.42.0.0.255", "--transport", "wrapper"]
+        assert within(5, lambda: cli.run(_cli([*argv, "--timeout", "2"]))) == 0
+        assert "MLK0001" in capsys.readouterr().out
+    with pytest.raises(LocalProtocolError, match="udp:// the wrapper"):
+        cli.run(_cli(["get", "udp://127.0.0.1:4059", "0.0.42.0.0.255", "--transport", "hdlc"]))
