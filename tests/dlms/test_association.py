@@ -16,6 +16,8 @@ from meterlink.dlms import axdr
 from meterlink.dlms._state import CLIENT_TABLE, SERVER_TABLE, State
 from meterlink.dlms.apdu import (
     AARE,
+    AARQ,
+    RLRQ,
     AcseServiceUserDiagnostic,
     ActionOutcome,
     ActionResult,
@@ -28,11 +30,12 @@ from meterlink.dlms.apdu import (
     GetRequestNormal,
     GetResponseWithDatablock,
     InvokeIdAndPriority,
+    MechanismName,
     SelectiveAccess,
     SetRequestWithFirstDatablock,
     decode_apdu,
 )
-from meterlink.dlms.apdu.initiate import Conformance
+from meterlink.dlms.apdu.initiate import Conformance, InitiateRequest
 from meterlink.dlms.association import (
     NEED_DATA,
     ClientAssociation,
@@ -52,7 +55,7 @@ from meterlink.dlms.events import (
     SetCompleted,
 )
 from meterlink.dlms.quirks import Quirks
-from meterlink.dlms.security import Mechanism, SecurityPolicy
+from meterlink.dlms.security import Mechanism, SecurityPolicy, parse_ciphered, unprotect
 from meterlink.errors import (
     AuthenticationError,
     LocalProtocolError,
@@ -453,6 +456,17 @@ def test_mechanism_mismatch_is_refused() -> None:
     assert events[0].aare.diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_REQUIRED
 
 
+def test_unknown_mechanism_id_is_refused_not_a_crash() -> None:
+    """2.16.756.5.8.2.9 names no mechanism: the meter refuses it with diagnostic 11 (no ValueError)."""
+    server = ServerAssociation(Meter())
+    aarq = AARQ.build(InitiateRequest(), mechanism=MechanismName(9), secret=SECRET)
+    server.receive_apdu(aarq.to_bytes())
+    aare = decode_apdu(server.data_to_send()[0])
+    assert isinstance(aare, AARE) and not aare.accepted
+    assert aare.diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED
+    assert server.state is State.IDLE
+
+
 def test_replayed_response_is_rejected() -> None:
     p = pair(Mechanism.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
     p.associate()
@@ -474,6 +488,38 @@ def test_tampered_ciphered_response_is_a_security_error() -> None:
     p.client.get(ENERGY)
     with pytest.raises(SecurityError):
         p.pump()
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_tag_stripped_to_encryption_only_is_refused(side: str) -> None:
+    """A man in the middle turns auth+enc (SC 0x30) into enc-only (0x20), drops the GCM tag and
+    flips a ciphertext bit (CTR is malleable): under an authenticating policy that must not pass."""
+    p = pair(Mechanism.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
+    p.associate()
+    tag, way = (0xCC, "s>c") if side == "client" else (0xC8, "c>s")
+
+    def strip(direction: str, apdu: bytes) -> bytes:
+        if direction != way or apdu[0] != tag:
+            return apdu
+        sc, counter, ciphertext = apdu[2], apdu[3:7], bytearray(apdu[7:-12])
+        assert sc == 0x30
+        ciphertext[-1] ^= 0x01
+        body = b"\x20" + counter + bytes(ciphertext)
+        return bytes((tag, len(body))) + body
+
+    p.tap = strip
+    p.client.get(ENERGY)
+    with pytest.raises(SecurityError, match="no authentication tag"):
+        p.pump()
+    assert p.meter.values[ENERGY] == u32(123_456)
+
+
+def test_encryption_only_policy_still_takes_encryption_only_apdus() -> None:
+    p = pair(Mechanism.NONE, SecurityPolicy.ENCRYPTED)
+    p.associate()
+    p.client.get(ENERGY)
+    assert p.only(GetCompleted).results == (u32(123_456),)  # type: ignore[union-attr]
+    assert p.traffic[-1][1][2] == 0x20
 
 
 def test_plain_response_in_a_ciphered_association_is_refused() -> None:
@@ -547,6 +593,17 @@ def test_get_block_number_out_of_step_on_the_meter() -> None:
     answer = decode_apdu(p.server.data_to_send()[0])
     assert isinstance(answer, GetResponseWithDatablock)
     assert answer.result is DataAccessResult.DATA_BLOCK_NUMBER_INVALID
+
+
+def test_get_request_next_for_the_last_block_number_is_answered() -> None:
+    """A peer's block number 0xFFFFFFFF must not make the meter build an invalid response."""
+    p = pair()
+    p.associate()
+    p.server.receive_apdu(bytes.fromhex("C002C1FFFFFFFF"))  # no long get in progress
+    answer = decode_apdu(p.server.data_to_send()[0])
+    assert isinstance(answer, GetResponseWithDatablock)
+    assert answer.result is DataAccessResult.NO_LONG_GET_IN_PROGRESS and answer.block_number == 0xFFFFFFFF
+    assert p.server.state is State.ASSOCIATED
 
 
 def test_usage_errors() -> None:
@@ -624,8 +681,18 @@ def test_ciphered_release_repeats_the_ciphered_initiate() -> None:
     p = pair(Mechanism.NONE, SecurityPolicy.AUTHENTICATED_ENCRYPTED)
     p.associate()
     p.client.release()
-    rlrq = p.client.data_to_send()[0]
-    assert rlrq[0] == 0x62 and b"\xbe" in rlrq and b"\x21" in rlrq
+    rlrq = RLRQ.from_bytes(p.client.data_to_send()[0])
+    aarq = AARQ.from_bytes(next(apdu for way, apdu in p.traffic if way == "c>s" and apdu[0] == 0x60))
+    assert rlrq.user_information is not None and aarq.user_information is not None
+    again, first = parse_ciphered(rlrq.user_information), parse_ciphered(aarq.user_information)
+    assert again.tag == first.tag == 0x21  # glo-initiateRequest, as in the AARQ
+    # ... under a fresh invocation counter: repeating the AARQ's bytes would be a replay
+    assert again.invocation_counter > first.invocation_counter
+    _, plain = unprotect(rlrq.user_information, key=EK, auth_key=AK, system_title=CLIENT_TITLE)
+    _, plain_aarq = unprotect(aarq.user_information, key=EK, auth_key=AK, system_title=CLIENT_TITLE)
+    assert plain == plain_aarq  # the same InitiateRequest inside
+    p.server.receive_apdu(rlrq.to_bytes())
+    assert states(p) == (State.AWAIT_RLRE, State.IDLE)
 
 
 def test_aare_without_user_information_needs_the_quirk() -> None:

@@ -448,8 +448,10 @@ class Engine:
                     return event
                 item = framing.next_event()
                 if isinstance(item, ApduIn):
+                    before = self.assoc.progress
                     self.assoc.receive_apdu(item.data)
-                    deadline = self.clock() + self.timeout
+                    if self.assoc.progress != before:  # pushes do not count: they cannot hold a request
+                        deadline = self.clock() + self.timeout
                     continue
                 if isinstance(item, LinkDown):
                     self._lost()

@@ -162,8 +162,7 @@ _BLOCK_HEADER: Final = 24
 _SECRET_BASED: Final = frozenset(
     {Mechanism.LLS, Mechanism.HLS, Mechanism.HLS_MD5, Mechanism.HLS_SHA1, Mechanism.HLS_SHA256}
 )
-
-
+_KNOWN_MECHANISMS: Final = frozenset(int(m) for m in Mechanism)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +383,9 @@ class _Association:
         self.conformance = Conformance(0)
         """Negotiated conformance, once associated."""
         self.peer_max_pdu_size = 0xFFFF
+        self.progress = 0
+        """Counts every input but pushes: a driver restarts its response deadline when it moves, so a
+        meter that keeps pushing cannot hold a request open forever."""
         self._ciphered = False
         """The association (not just the settings) runs ciphered."""
         self._dedicated: bytes | None = None
@@ -439,6 +441,8 @@ class _Association:
                 raise LocalProtocolError(f"cannot do {inp.value} while {self.state.value}")
             raise UnexpectedMessageError(f"{inp.value} while {self.state.value}", data=raw, offset=0)
         handler, allowed = row
+        if inp is not Input.PUSH:
+            self.progress += 1
         new: State = getattr(self, "_" + handler)(apdu)
         if new not in allowed:  # pragma: no cover - a bug in a handler, caught by the table tests
             raise AssertionError(f"{handler} went to {new} from {self.state}")
@@ -482,6 +486,15 @@ class _Association:
         from meterlink.dlms.security import parse_ciphered
 
         envelope = parse_ciphered(data)
+        sc = envelope.security_control
+        if sec.verify and sec.policy & SecurityPolicy.AUTHENTICATED and not sc.authenticated:
+            # an SC without the A bit carries no tag: accepting it would let anyone on the path
+            # strip the tag and flip bits of the (CTR-mode) ciphertext
+            raise SecurityError(
+                f"SC 0x{sc.to_byte():02X} carries no authentication tag; policy {sec.policy.name} needs one",
+                data=data,
+                offset=len(data) - len(envelope.payload) - 5,
+            )
         dedicated = envelope.kind in (CipheredKind.DED, CipheredKind.GENERAL_DED)
         key = self._dedicated if dedicated else sec.key
         if key is None:
@@ -616,7 +629,6 @@ class ClientAssociation(_Association):
         self._pending: _Pending | None = None
         self._client_challenge = b""
         self._server_challenge = b""
-        self._initiate = b""
         self._current_envelope: CipheredApdu | None = None
 
     # -- what the caller does ---------------------------------------------------------------
@@ -705,7 +717,6 @@ class ClientAssociation(_Association):
         initiate = self._initiate_request().to_bytes()
         if sec.ciphered:
             initiate = self._protect(initiate, kind=CipheredKind.GLO)
-        self._initiate = initiate
         mechanism = s.mechanism
         secret: bytes | None = None
         if mechanism is Mechanism.LLS:
@@ -1008,7 +1019,11 @@ class ClientAssociation(_Association):
             self._reset()
             self._events.append(Released("ended without RLRQ (quirk)"))
             return State.IDLE
-        info = self._initiate if self._ciphered else None
+        info = None
+        if self._ciphered:
+            # the AARQ's InitiateRequest again, but under a fresh invocation counter: resending the
+            # AARQ's ciphered bytes would repeat a counter the meter has already accepted (a replay)
+            info = self._protect(self._initiate_request().to_bytes(), kind=CipheredKind.GLO)
         self._out.append(RLRQ(reason=ReleaseRequestReason.NORMAL, user_information=info).to_bytes())
         return State.AWAIT_RLRE
 
@@ -1120,9 +1135,11 @@ class ServerAssociation(_Association):
         wanted = ApplicationContextName.LN_CIPHERED if sec.ciphered else ApplicationContextName.LN
         if aarq.application_context_name != wanted:
             return self._refuse(D.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED, rejected, None)
-        asked = Mechanism(int(aarq.mechanism_name)) if isinstance(aarq.mechanism_name, int) else None
+        asked: Mechanism | None = None
         if aarq.mechanism_name is None:
             asked = Mechanism.NONE
+        elif isinstance(aarq.mechanism_name, int) and aarq.mechanism_name in _KNOWN_MECHANISMS:
+            asked = Mechanism(int(aarq.mechanism_name))  # an unknown id (UNKNOWN_9) is refused below
         if asked is None:
             return self._refuse(D.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED, rejected, None)
         if asked is not s.mechanism:
@@ -1328,11 +1345,8 @@ class ServerAssociation(_Association):
                         if out is None
                         else DataAccessResult.DATA_BLOCK_NUMBER_INVALID
                     )
-                    self._send(
-                        GetResponseWithDatablock(
-                            invoke, True, request.block_number + 1, result=expected
-                        ).to_bytes()
-                    )
+                    number = min(request.block_number + 1, 0xFFFFFFFF)  # the peer chose the number
+                    self._send(GetResponseWithDatablock(invoke, True, number, result=expected).to_bytes())
                 else:
                     self._send(
                         ActionResponseNormal(

@@ -585,3 +585,57 @@ def test_cli_udp_with_transport_wrapper(capsys: pytest.CaptureFixture[str]) -> N
         assert "MLK0001" in capsys.readouterr().out
     with pytest.raises(LocalProtocolError, match="udp:// the wrapper"):
         cli.run(_cli(["get", "udp://127.0.0.1:4059", "0.0.42.0.0.255", "--transport", "hdlc"]))
+
+
+def test_a_meter_that_only_pushes_cannot_hold_a_request_open() -> None:
+    """Pushes during a request are collected, but they do not count as an answer: the request
+    still times out within its deadline however fast the meter pushes."""
+    from meterlink.dlms.association import ServerAssociation
+    from meterlink.dlms.framing import ApduIn, NeedData, WrapperFraming
+
+    from .meter import MeterApp
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def meter() -> None:
+        conn, _ = server.accept()
+        framing = WrapperFraming(Role.SERVER, local_port=1, remote_port=16)
+        assoc = ServerAssociation(MeterApp(), server_settings())
+        conn.settimeout(0.05)
+        associated = False
+        while not stop.is_set():
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                data = b""
+            if data:
+                framing.receive_data(data, 0.0)
+                while not isinstance(event := framing.next_event(), NeedData):
+                    if isinstance(event, ApduIn) and not associated:
+                        assoc.receive_apdu(event.data)  # answer the AARQ, then only push
+                        for apdu in assoc.data_to_send():
+                            framing.send_apdu(apdu, 0.0)
+                        associated = True
+            elif associated:
+                for apdu in assoc.push(axdr.encode(axdr.DoubleLongUnsigned(7))):
+                    framing.send_apdu(apdu, 0.0)
+            for chunk in framing.data_to_send():
+                conn.sendall(chunk)
+        conn.close()
+
+    thread = threading.Thread(target=meter, daemon=True)
+    thread.start()
+    try:
+        with Client.tcp("127.0.0.1", server.getsockname()[1], timeout=0.5) as client:
+            start = time.monotonic()
+            with pytest.raises(ResponseTimeout):
+                within(5, lambda: client.get(ENERGY))
+            assert time.monotonic() - start < 1.5  # pushes every 50 ms did not extend the 0.5 s deadline
+            assert client.pushes  # ... and none of them was lost
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
