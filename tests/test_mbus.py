@@ -181,3 +181,19 @@ def test_framer_iteration_stops_at_need_data() -> None:
     assert list(framer) == []
     framer.feed(NETZNOE[100:])
     assert len(list(framer)) == 2
+
+
+def test_long_frame_with_0x16_where_the_short_reading_stops_is_not_taken_for_damage() -> None:
+    """Sagemcom writes only the low byte of the length; when the byte where the short reading
+    would stop happens to be 0x16 (1 frame in 256), the frame is still read whole."""
+    data = bytearray(i % 251 for i in range(260))  # 263 bytes from C: the length field says 0x07
+    n = (3 + len(data)) & 0xFF
+    data[n - 2] = 0x16  # the short reading's "stop byte"
+    frame = LongFrame(0x53, 0xFF, 0x11, bytes(data))
+    raw = frame.to_bytes()
+    assert raw[5 + n] == 0x16 and raw[1] == n
+    assert read_frame(raw) == (frame, len(raw), True)
+    receiver = MbusReceiver()
+    receiver.feed(raw)
+    assert not any(isinstance(item, BadMbusFrame) for item in _drain(receiver))
+    assert receiver.framer.length_overflows == 1

@@ -151,8 +151,12 @@ def _frame_body_length(buf: bytes | bytearray, pos: int, *, strict: bool) -> int
         expected = _checksum(memoryview(buf)[pos + 4 : end])
         if buf[end + 1] == STOP and received == expected:
             return candidate
-        if candidate == length and buf[end + 1] == STOP:
-            return _bad_checksum(buf, pos, end, expected, received)  # damaged, not a long length
+        # A stop byte where the short reading ends but a wrong checksum: a damaged short frame,
+        # or a frame 256 bytes longer whose byte there happens to be 0x16 (Sagemcom writes only
+        # the low byte of the length: 1 such frame in 256). What follows decides: another frame
+        # (or an ACK) right after means damage; otherwise the longer reading is tried.
+        if candidate == length and buf[end + 1] == STOP and _frame_starts(buf, end + 2):
+            return _bad_checksum(buf, pos, end, expected, received)
         if first_error is None:
             frame = bytes(buf[pos : end + 2])
             if received != expected:
@@ -182,6 +186,18 @@ def read_frame(data: bytes, offset: int = 0) -> tuple[LongFrame, int, bool]:
         raise MalformedDataError("M-Bus long frame cut short", data=data, offset=offset)
     end = offset + 4 + body_len + 2
     return LongFrame._from_body(data[offset + 4 : offset + 4 + body_len]), end, body_len != data[offset + 1]
+
+
+def _frame_starts(buf: bytes | bytearray, pos: int) -> bool:
+    """Whether an M-Bus frame (long ``68 L L 68``, short ``10``, or the ACK ``E5``) starts at ``pos``."""
+    if pos >= len(buf):
+        return False
+    first = buf[pos]
+    if first in (0xE5, 0x10):
+        return True
+    return (
+        first == START and pos + 3 < len(buf) and buf[pos + 3] == START and buf[pos + 1] == buf[pos + 2]
+    )
 
 
 def _bad_checksum(buf: bytes | bytearray, pos: int, end: int, expected: int, received: int) -> NoReturn:
