@@ -780,3 +780,16 @@ def test_meter_answers_in_the_envelope_the_request_came_in() -> None:
     p.client.get(ENERGY)
     assert p.only(GetCompleted).results == (u32(123_456),)  # type: ignore[union-attr]
     assert p.traffic[-2][1][0] == 0xDB and p.traffic[-1][1][0] == 0xDB
+
+
+def test_hls_pass_four_with_another_invoke_id_is_unexpected() -> None:
+    def renumber(way: str, apdu: bytes) -> bytes:
+        if way == "s>c" and apdu[0] == 0xC7:  # the meter's answer to reply_to_HLS
+            return apdu[:2] + bytes((apdu[2] ^ 0x01,)) + apdu[3:]
+        return apdu
+
+    p = pair(Mechanism.HLS_SHA1)
+    p.tap = renumber
+    p.client.associate()
+    with pytest.raises(UnexpectedMessageError, match="invoke id"):
+        p.pump()

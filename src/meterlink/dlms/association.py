@@ -814,6 +814,7 @@ class ClientAssociation(_Association):
         self._send(ActionRequestNormal(invoke, method, _octet_string(reply)).to_bytes())
 
     def _on_hls_reply(self, response: Any) -> State:
+        self._check_invoke(response)  # pass 4 answers our reply_to_HLS, not something else
         self._pending = None
         ok = isinstance(response, ActionResponseNormal) and response.outcome.result is ActionResult.SUCCESS
         data = response.outcome.return_data if isinstance(response, ActionResponseNormal) else None

@@ -441,6 +441,10 @@ class PushListener:
     ``system_title`` is used for envelopes that carry none. ``link`` is the framing of streams
     (:data:`LINKS`); ``obis_codes`` names the values of positional pushes. ``check_counters``
     refuses an invocation counter not above the last one from the same system title.
+
+    With ``verify=False`` nothing proves a push came from the meter, and its invocation counter is
+    still taken as the newest: a forged push with a high counter would make the real ones look
+    like replays. Keep ``check_counters`` off, or verify, where the line is not trusted.
     """
 
     def __init__(
