@@ -8,10 +8,19 @@ from typing import ClassVar, Final
 from meterlink.dlms import axdr
 from meterlink.errors import LocalProtocolError
 
-from ._common import U32, Reader, check_bytes, check_range, decode_choice, encode_count, optional_data, start
+from ._common import Reader, check_bytes, check_range, decode_choice, encode_count, optional_data, start
 from .enums import ActionResult, DataAccessResult
 from .get import encode_get_data_result, read_get_data_result
-from .xdlms import CosemMethodDescriptor, InvokeIdAndPriority, check_block, encode_block, read_block
+from .xdlms import (
+    BlockNumberApdu,
+    CosemMethodDescriptor,
+    DataBlockApdu,
+    InvokeIdAndPriority,
+    check_block,
+    encode_block,
+    read_block,
+    read_invoke_id,
+)
 
 __all__ = [
     "ActionOutcome",
@@ -31,9 +40,6 @@ __all__ = [
     "decode_action_response",
 ]
 
-
-def _iip(reader: Reader) -> InvokeIdAndPriority:
-    return InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
 
 
 def _read_optional_data(reader: Reader, what: str) -> bytes | None:
@@ -133,7 +139,7 @@ class ActionRequestNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionRequestNormal:
         reader = start(data, 0xC3, 1, "action-request-normal")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         method = CosemMethodDescriptor.read(reader)
         parameters = _read_optional_data(reader, "method-invocation-parameters")
         reader.end("action-request-normal")
@@ -141,28 +147,12 @@ class ActionRequestNormal:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequestNextPblock:
+class ActionRequestNextPblock(BlockNumberApdu):
     """``C3 02 iip block-number``: the client acknowledges a response block."""
 
     TAG: ClassVar[int] = 0xC3
     CHOICE: ClassVar[int] = 2
-
-    invoke_id: InvokeIdAndPriority
-    block_number: int
-
-    def __post_init__(self) -> None:
-        check_range("block number", self.block_number, 0, 0xFFFFFFFF)
-
-    def to_bytes(self) -> bytes:
-        return b"\xc3\x02" + self.invoke_id.to_bytes() + U32.pack(self.block_number)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ActionRequestNextPblock:
-        reader = start(data, 0xC3, 2, "action-request-next-pblock")
-        iip = _iip(reader)
-        number = reader.u32("block-number")
-        reader.end("action-request-next-pblock")
-        return cls(iip, number)
+    NAME: ClassVar[str] = "action-request-next-pblock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +182,7 @@ class ActionRequestWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionRequestWithList:
         reader = start(data, 0xC3, 3, "action-request-with-list")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         methods = _read_methods(reader)
         at = reader.pos
         count = reader.count("method-invocation-parameters", 1)
@@ -230,7 +220,7 @@ class ActionRequestWithFirstPblock:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionRequestWithFirstPblock:
         reader = start(data, 0xC3, 4, "action-request-with-first-pblock")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         method = CosemMethodDescriptor.read(reader)
         last, number, raw = read_block(reader)
         reader.end("action-request-with-first-pblock")
@@ -264,7 +254,7 @@ class ActionRequestWithListAndFirstPblock:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionRequestWithListAndFirstPblock:
         reader = start(data, 0xC3, 5, "action-request-with-list-and-first-pblock")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         methods = _read_methods(reader)
         last, number, raw = read_block(reader)
         reader.end("action-request-with-list-and-first-pblock")
@@ -272,34 +262,12 @@ class ActionRequestWithListAndFirstPblock:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequestWithPblock:
+class ActionRequestWithPblock(DataBlockApdu):
     """``C3 06 iip DataBlock-SA``: a following parameter slice."""
 
     TAG: ClassVar[int] = 0xC3
     CHOICE: ClassVar[int] = 6
-
-    invoke_id: InvokeIdAndPriority
-    last_block: bool
-    block_number: int
-    raw_data: bytes
-
-    def __post_init__(self) -> None:
-        check_block(self.last_block, self.block_number, self.raw_data)
-
-    def to_bytes(self) -> bytes:
-        return (
-            b"\xc3\x06"
-            + self.invoke_id.to_bytes()
-            + encode_block(self.last_block, self.block_number, self.raw_data)
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ActionRequestWithPblock:
-        reader = start(data, 0xC3, 6, "action-request-with-pblock")
-        iip = _iip(reader)
-        last, number, raw = read_block(reader)
-        reader.end("action-request-with-pblock")
-        return cls(iip, last, number, raw)
+    NAME: ClassVar[str] = "action-request-with-pblock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,41 +294,19 @@ class ActionResponseNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionResponseNormal:
         reader = start(data, 0xC7, 1, "action-response-normal")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         outcome = ActionOutcome.read(reader)
         reader.end("action-response-normal")
         return cls(iip, outcome)
 
 
 @dataclass(frozen=True, slots=True)
-class ActionResponseWithPblock:
+class ActionResponseWithPblock(DataBlockApdu):
     """``C7 02 iip DataBlock-SA``: a slice of return parameters too long for one APDU."""
 
     TAG: ClassVar[int] = 0xC7
     CHOICE: ClassVar[int] = 2
-
-    invoke_id: InvokeIdAndPriority
-    last_block: bool
-    block_number: int
-    raw_data: bytes
-
-    def __post_init__(self) -> None:
-        check_block(self.last_block, self.block_number, self.raw_data)
-
-    def to_bytes(self) -> bytes:
-        return (
-            b"\xc7\x02"
-            + self.invoke_id.to_bytes()
-            + encode_block(self.last_block, self.block_number, self.raw_data)
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ActionResponseWithPblock:
-        reader = start(data, 0xC7, 2, "action-response-with-pblock")
-        iip = _iip(reader)
-        last, number, raw = read_block(reader)
-        reader.end("action-response-with-pblock")
-        return cls(iip, last, number, raw)
+    NAME: ClassVar[str] = "action-response-with-pblock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +330,7 @@ class ActionResponseWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> ActionResponseWithList:
         reader = start(data, 0xC7, 3, "action-response-with-list")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         count = reader.count("action response list", 2)
         outcomes = tuple(ActionOutcome.read(reader) for _ in range(count))
         reader.end("action-response-with-list")
@@ -392,28 +338,12 @@ class ActionResponseWithList:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionResponseNextPblock:
+class ActionResponseNextPblock(BlockNumberApdu):
     """``C7 04 iip block-number``: the server acknowledges a parameter block."""
 
     TAG: ClassVar[int] = 0xC7
     CHOICE: ClassVar[int] = 4
-
-    invoke_id: InvokeIdAndPriority
-    block_number: int
-
-    def __post_init__(self) -> None:
-        check_range("block number", self.block_number, 0, 0xFFFFFFFF)
-
-    def to_bytes(self) -> bytes:
-        return b"\xc7\x04" + self.invoke_id.to_bytes() + U32.pack(self.block_number)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ActionResponseNextPblock:
-        reader = start(data, 0xC7, 4, "action-response-next-pblock")
-        iip = _iip(reader)
-        number = reader.u32("block-number")
-        reader.end("action-response-next-pblock")
-        return cls(iip, number)
+    NAME: ClassVar[str] = "action-response-next-pblock"
 
 
 ActionRequest = (

@@ -16,11 +16,13 @@ from ._common import U32, Reader, check_bytes, check_range, decode_choice, encod
 from .enums import DataAccessResult
 from .xdlms import (
     AttributeWithSelection,
+    BlockNumberApdu,
     CosemAttributeDescriptor,
     InvokeIdAndPriority,
     SelectiveAccess,
     encode_access,
     read_access,
+    read_invoke_id,
 )
 
 __all__ = [
@@ -82,7 +84,7 @@ class GetRequestNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> GetRequestNormal:
         reader = start(data, 0xC0, 1, "get-request-normal")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        iip = read_invoke_id(reader)
         attribute = CosemAttributeDescriptor.read(reader)
         access = read_access(reader)
         reader.end("get-request-normal")
@@ -90,28 +92,12 @@ class GetRequestNormal:
 
 
 @dataclass(frozen=True, slots=True)
-class GetRequestNext:
+class GetRequestNext(BlockNumberApdu):
     """``C0 02 iip block-number``: acknowledges block ``block_number`` and asks for the next."""
 
     TAG: ClassVar[int] = 0xC0
     CHOICE: ClassVar[int] = 2
-
-    invoke_id: InvokeIdAndPriority
-    block_number: int
-
-    def __post_init__(self) -> None:
-        check_range("block number", self.block_number, 0, 0xFFFFFFFF)
-
-    def to_bytes(self) -> bytes:
-        return b"\xc0\x02" + self.invoke_id.to_bytes() + U32.pack(self.block_number)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> GetRequestNext:
-        reader = start(data, 0xC0, 2, "get-request-next")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
-        number = reader.u32("block-number")
-        reader.end("get-request-next")
-        return cls(iip, number)
+    NAME: ClassVar[str] = "get-request-next"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +117,7 @@ class GetRequestWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> GetRequestWithList:
         reader = start(data, 0xC0, 3, "get-request-with-list")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        iip = read_invoke_id(reader)
         count = reader.count("attribute-descriptor-list", 10)
         items = tuple(AttributeWithSelection.read(reader) for _ in range(count))
         reader.end("get-request-with-list")
@@ -171,7 +157,7 @@ class GetResponseNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> GetResponseNormal:
         reader = start(data, 0xC4, 1, "get-response-normal")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        iip = read_invoke_id(reader)
         result = read_get_data_result(reader, "get-data-result")
         reader.end("get-response-normal")
         if isinstance(result, bytes):
@@ -213,7 +199,7 @@ class GetResponseWithDatablock:
     @classmethod
     def from_bytes(cls, data: bytes) -> GetResponseWithDatablock:
         reader = start(data, 0xC4, 2, "get-response-with-datablock")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        iip = read_invoke_id(reader)
         last = reader.boolean("last-block")
         number = reader.u32("block-number")
         at = reader.pos
@@ -248,7 +234,7 @@ class GetResponseWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> GetResponseWithList:
         reader = start(data, 0xC4, 3, "get-response-with-list")
-        iip = InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+        iip = read_invoke_id(reader)
         count = reader.count("get-data-result list", 2)
         results = tuple(read_get_data_result(reader, f"get-data-result {index}") for index in range(count))
         reader.end("get-response-with-list")

@@ -11,7 +11,9 @@ from ._common import U32, Reader, check_bytes, check_range, decode_choice, encod
 from .enums import DataAccessResult
 from .xdlms import (
     AttributeWithSelection,
+    BlockNumberApdu,
     CosemAttributeDescriptor,
+    DataBlockApdu,
     InvokeIdAndPriority,
     SelectiveAccess,
     check_block,
@@ -19,6 +21,7 @@ from .xdlms import (
     encode_block,
     read_access,
     read_block,
+    read_invoke_id,
 )
 
 __all__ = [
@@ -38,9 +41,6 @@ __all__ = [
     "decode_set_response",
 ]
 
-
-def _iip(reader: Reader) -> InvokeIdAndPriority:
-    return InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
 
 
 def _read_items(reader: Reader) -> tuple[AttributeWithSelection, ...]:
@@ -89,7 +89,7 @@ class SetRequestNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetRequestNormal:
         reader = start(data, 0xC1, 1, "set-request-normal")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         attribute = CosemAttributeDescriptor.read(reader)
         access = read_access(reader)
         value = reader.data_value("set data")
@@ -126,7 +126,7 @@ class SetRequestWithFirstDatablock:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetRequestWithFirstDatablock:
         reader = start(data, 0xC1, 2, "set-request-with-first-datablock")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         attribute = CosemAttributeDescriptor.read(reader)
         access = read_access(reader)
         last, number, raw = read_block(reader)
@@ -135,34 +135,12 @@ class SetRequestWithFirstDatablock:
 
 
 @dataclass(frozen=True, slots=True)
-class SetRequestWithDatablock:
+class SetRequestWithDatablock(DataBlockApdu):
     """``C1 03 iip DataBlock-SA``: a following slice."""
 
     TAG: ClassVar[int] = 0xC1
     CHOICE: ClassVar[int] = 3
-
-    invoke_id: InvokeIdAndPriority
-    last_block: bool
-    block_number: int
-    raw_data: bytes
-
-    def __post_init__(self) -> None:
-        check_block(self.last_block, self.block_number, self.raw_data)
-
-    def to_bytes(self) -> bytes:
-        return (
-            b"\xc1\x03"
-            + self.invoke_id.to_bytes()
-            + encode_block(self.last_block, self.block_number, self.raw_data)
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> SetRequestWithDatablock:
-        reader = start(data, 0xC1, 3, "set-request-with-datablock")
-        iip = _iip(reader)
-        last, number, raw = read_block(reader)
-        reader.end("set-request-with-datablock")
-        return cls(iip, last, number, raw)
+    NAME: ClassVar[str] = "set-request-with-datablock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +171,7 @@ class SetRequestWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetRequestWithList:
         reader = start(data, 0xC1, 4, "set-request-with-list")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         items = _read_items(reader)
         at = reader.pos
         count = reader.count("value list", 1)
@@ -232,7 +210,7 @@ class SetRequestWithListAndFirstDatablock:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetRequestWithListAndFirstDatablock:
         reader = start(data, 0xC1, 5, "set-request-with-list-and-first-datablock")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         items = _read_items(reader)
         last, number, raw = read_block(reader)
         reader.end("set-request-with-list-and-first-datablock")
@@ -258,35 +236,19 @@ class SetResponseNormal:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetResponseNormal:
         reader = start(data, 0xC5, 1, "set-response-normal")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         result = DataAccessResult(reader.u8("data-access-result"))
         reader.end("set-response-normal")
         return cls(iip, result)
 
 
 @dataclass(frozen=True, slots=True)
-class SetResponseDatablock:
+class SetResponseDatablock(BlockNumberApdu):
     """``C5 02 iip block-number``: block received, send the next."""
 
     TAG: ClassVar[int] = 0xC5
     CHOICE: ClassVar[int] = 2
-
-    invoke_id: InvokeIdAndPriority
-    block_number: int
-
-    def __post_init__(self) -> None:
-        check_range("block number", self.block_number, 0, 0xFFFFFFFF)
-
-    def to_bytes(self) -> bytes:
-        return b"\xc5\x02" + self.invoke_id.to_bytes() + U32.pack(self.block_number)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> SetResponseDatablock:
-        reader = start(data, 0xC5, 2, "set-response-datablock")
-        iip = _iip(reader)
-        number = reader.u32("block-number")
-        reader.end("set-response-datablock")
-        return cls(iip, number)
+    NAME: ClassVar[str] = "set-response-datablock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +272,7 @@ class SetResponseLastDatablock:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetResponseLastDatablock:
         reader = start(data, 0xC5, 3, "set-response-last-datablock")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         result = DataAccessResult(reader.u8("data-access-result"))
         number = reader.u32("block-number")
         reader.end("set-response-last-datablock")
@@ -344,7 +306,7 @@ class SetResponseLastDatablockWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetResponseLastDatablockWithList:
         reader = start(data, 0xC5, 4, "set-response-last-datablock-with-list")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         results = _read_results(reader)
         number = reader.u32("block-number")
         reader.end("set-response-last-datablock-with-list")
@@ -370,7 +332,7 @@ class SetResponseWithList:
     @classmethod
     def from_bytes(cls, data: bytes) -> SetResponseWithList:
         reader = start(data, 0xC5, 5, "set-response-with-list")
-        iip = _iip(reader)
+        iip = read_invoke_id(reader)
         results = _read_results(reader)
         reader.end("set-response-with-list")
         return cls(iip, results)

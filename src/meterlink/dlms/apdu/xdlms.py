@@ -8,7 +8,7 @@ fields of the block-transfer services live here; the services themselves are in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Self
 
 from meterlink.dlms import axdr
 from meterlink.errors import LocalProtocolError
@@ -257,6 +257,71 @@ def read_block(reader: Reader) -> tuple[bool, int, bytes]:
     last = reader.boolean("last-block")
     number = reader.u32("block-number")
     return last, number, reader.octet_string("raw-data")
+
+
+def read_invoke_id(reader: Reader) -> InvokeIdAndPriority:
+    return InvokeIdAndPriority.from_byte(reader.u8("invoke-id-and-priority"))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockNumberApdu:
+    """``TAG CHOICE iip block-number``: the shape of every "next block" request and acknowledgement
+    (get-request-next, action-request-next-pblock, set-response-datablock,
+    action-response-next-pblock). Subclasses name their TAG, CHOICE and NAME."""
+
+    TAG: ClassVar[int]
+    CHOICE: ClassVar[int]
+    NAME: ClassVar[str]
+
+    invoke_id: InvokeIdAndPriority
+    block_number: int
+
+    def __post_init__(self) -> None:
+        check_range("block number", self.block_number, 0, 0xFFFFFFFF)
+
+    def to_bytes(self) -> bytes:
+        return bytes((self.TAG, self.CHOICE)) + self.invoke_id.to_bytes() + U32.pack(self.block_number)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        reader = start(data, cls.TAG, cls.CHOICE, cls.NAME)
+        iip = read_invoke_id(reader)
+        number = reader.u32("block-number")
+        reader.end(cls.NAME)
+        return cls(iip, number)
+
+
+@dataclass(frozen=True, slots=True)
+class DataBlockApdu:
+    """``TAG CHOICE iip DataBlock-SA``: the shape of every block that follows the first
+    (set-request-with-datablock, action-request-with-pblock, action-response-with-pblock)."""
+
+    TAG: ClassVar[int]
+    CHOICE: ClassVar[int]
+    NAME: ClassVar[str]
+
+    invoke_id: InvokeIdAndPriority
+    last_block: bool
+    block_number: int
+    raw_data: bytes
+
+    def __post_init__(self) -> None:
+        check_block(self.last_block, self.block_number, self.raw_data)
+
+    def to_bytes(self) -> bytes:
+        return (
+            bytes((self.TAG, self.CHOICE))
+            + self.invoke_id.to_bytes()
+            + encode_block(self.last_block, self.block_number, self.raw_data)
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        reader = start(data, cls.TAG, cls.CHOICE, cls.NAME)
+        iip = read_invoke_id(reader)
+        last, number, raw = read_block(reader)
+        reader.end(cls.NAME)
+        return cls(iip, last, number, raw)
 
 
 # -- the two error APDUs -------------------------------------------------------------------------
