@@ -598,26 +598,14 @@ class RLRQ:
     outer_length_octets: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
-        if self.reason is not None:
-            check_range("release reason", self.reason, 0, 0xFFFF)
-        _check_optional_bytes("user_information", self.user_information)
-        _check_others(self.other_elements)
-        check_range("outer length octets", self.outer_length_octets, 0, 4)
+        _check_release(self)
 
     def to_bytes(self) -> bytes:
-        parts = []
-        if self.reason is not None:
-            parts.append(_tlv(0x80, _encode_integer(self.reason)))
-        if self.user_information is not None:
-            parts.append(_tlv(0xBE, _tlv(0x04, self.user_information)))
-        return _assemble(0x62, parts, self.other_elements, self.outer_length_octets)
+        return _encode_release(0x62, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RLRQ:
-        reader, octets = _open(data, 0x62, "RLRQ")
-        fields = _parse(reader, "RLRQ", _RLRQ_HANDLERS)
-        fields.setdefault("reason", None)
-        return cls(outer_length_octets=octets, **fields)  # type: ignore[arg-type]
+        return cls(**_decode_release(data, 0x62, "RLRQ", _RLRQ_HANDLERS))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -632,26 +620,40 @@ class RLRE:
     outer_length_octets: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
-        if self.reason is not None:
-            check_range("release reason", self.reason, 0, 0xFFFF)
-        _check_optional_bytes("user_information", self.user_information)
-        _check_others(self.other_elements)
-        check_range("outer length octets", self.outer_length_octets, 0, 4)
+        _check_release(self)
 
     def to_bytes(self) -> bytes:
-        parts = []
-        if self.reason is not None:
-            parts.append(_tlv(0x80, _encode_integer(self.reason)))
-        if self.user_information is not None:
-            parts.append(_tlv(0xBE, _tlv(0x04, self.user_information)))
-        return _assemble(0x63, parts, self.other_elements, self.outer_length_octets)
+        return _encode_release(0x63, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RLRE:
-        reader, octets = _open(data, 0x63, "RLRE")
-        fields = _parse(reader, "RLRE", _RLRE_HANDLERS)
-        fields.setdefault("reason", None)
-        return cls(outer_length_octets=octets, **fields)  # type: ignore[arg-type]
+        return cls(**_decode_release(data, 0x63, "RLRE", _RLRE_HANDLERS))  # type: ignore[arg-type]
+
+
+def _check_release(apdu: RLRQ | RLRE) -> None:
+    if apdu.reason is not None:
+        check_range("release reason", apdu.reason, 0, 0xFFFF)
+    _check_optional_bytes("user_information", apdu.user_information)
+    _check_others(apdu.other_elements)
+    check_range("outer length octets", apdu.outer_length_octets, 0, 4)
+
+
+def _encode_release(tag: int, apdu: RLRQ | RLRE) -> bytes:
+    """RLRQ and RLRE share their layout: ``[80 01 reason] [BE 04 user-information]``."""
+    parts = []
+    if apdu.reason is not None:
+        parts.append(_tlv(0x80, _encode_integer(apdu.reason)))
+    if apdu.user_information is not None:
+        parts.append(_tlv(0xBE, _tlv(0x04, apdu.user_information)))
+    return _assemble(tag, parts, apdu.other_elements, apdu.outer_length_octets)
+
+
+def _decode_release(data: bytes, tag: int, name: str, handlers: dict[int, _Handler]) -> dict[str, object]:
+    reader, octets = _open(data, tag, name)
+    fields = _parse(reader, name, handlers)
+    fields.setdefault("reason", None)
+    fields["outer_length_octets"] = octets
+    return fields
 
 
 _RLRQ_HANDLERS: Final[dict[int, _Handler]] = {
