@@ -644,16 +644,9 @@ class _Front(Generic[L]):
         if baud_rate is not None and isinstance(spec, SerialSpec):
             spec = replace(spec, baud_rate=baud_rate)
         opening = spec.baud_rate if isinstance(spec, SerialSpec) else None
-        built = _settings(
-            settings,
-            address=address,
-            mode=_mode(mode),
-            baud_rate=baud_rate or opening,
-            fixed_baud_rate=fixed_baud_rate,
-            options=options,
-        )
-        return cls(
-            spec, built, mode=mode, baud_step_down=baud_step_down, restart_pause=restart_pause, trace=trace
+        return cls._build(
+            spec, settings, address, mode, baud_rate or opening, fixed_baud_rate, options,
+            baud_step_down=baud_step_down, restart_pause=restart_pause, trace=trace,
         )
 
     @classmethod
@@ -677,17 +670,9 @@ class _Front(Generic[L]):
         ``data_bits=8`` opens 8N1 (DSMR P1 push meters with ``mode="D"``).
         """
         rate = baud_rate or (settings.initial_baud_rate if settings else 300)
-        spec = SerialSpec(port, rate, data_bits)
-        built = _settings(
-            settings,
-            address=address,
-            mode=_mode(mode),
-            baud_rate=rate,
-            fixed_baud_rate=fixed_baud_rate,
-            options=options,
-        )
-        return cls(
-            spec, built, mode=mode, baud_step_down=baud_step_down, restart_pause=restart_pause, trace=trace
+        return cls._build(
+            SerialSpec(port, rate, data_bits), settings, address, mode, rate, fixed_baud_rate, options,
+            baud_step_down=baud_step_down, restart_pause=restart_pause, trace=trace,
         )
 
     @classmethod
@@ -714,6 +699,27 @@ class _Front(Generic[L]):
         ``Z=0``) when the converter stays at 300 Bd, or the rate it runs at as ``baud_rate``.
         """
         spec = TcpSpec(host, port, software_parity=software_parity, connect_timeout=connect_timeout)
+        return cls._build(
+            spec, settings, address, mode, baud_rate, fixed_baud_rate, options,
+            baud_step_down=baud_step_down, restart_pause=restart_pause, trace=trace,
+        )
+
+    @classmethod
+    def _build(
+        cls,
+        spec: LinkSpec,
+        settings: ClientSettings | None,
+        address: str | None,
+        mode: ProtocolMode | str | None,
+        baud_rate: int | None,
+        fixed_baud_rate: int | None,
+        options: SessionOptions,
+        *,
+        baud_step_down: bool,
+        restart_pause: float | None,
+        trace: Trace | None,
+    ) -> Self:
+        """What every factory does once it knows the link: settings from the arguments, then the client."""
         built = _settings(
             settings,
             address=address,
