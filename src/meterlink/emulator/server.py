@@ -508,15 +508,25 @@ async def open_server(
     return await serve_tcp(meter, host, port, simulate_baud=simulate_baud)
 
 
+def parse_listen(listen: str, schemes: tuple[str, ...] = ("tcp",)) -> tuple[str, str, int]:
+    """``pty`` or ``SCHEME://HOST:PORT`` (one of ``schemes``) into (scheme, host, port)."""
+    if listen == "pty":
+        return "pty", "", 0
+    scheme, sep, rest = listen.partition("://")
+    host, colon, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not sep or scheme not in schemes or not colon or not host or not port.isdigit() or int(port) > 65535:
+        forms = ", ".join(f"{name}://HOST:PORT" for name in schemes)
+        raise LocalProtocolError(f"listen address {listen!r}: expected {forms} or pty")
+    return scheme, host, int(port)
+
+
 def parse_tcp_url(listen: str) -> tuple[str, int]:
     """``tcp://127.0.0.1:8000`` into host and port."""
-    if not listen.startswith("tcp://"):
+    scheme, host, port = parse_listen(listen)
+    if scheme != "tcp":
         raise LocalProtocolError(f"listen address {listen!r}: expected tcp://HOST:PORT or pty")
-    host, sep, port_text = listen.removeprefix("tcp://").rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise LocalProtocolError(f"listen address {listen!r}: expected tcp://HOST:PORT (PORT 0-65535)")
-    return host, int(port_text)
+    return host, port
 
 
 # ------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Final
 
 from meterlink.emulator._thread import BackgroundServer
 from meterlink.emulator.server import PtyPort
+from meterlink.emulator.server import parse_listen as _parse_listen
 from meterlink.errors import LocalProtocolError, MeterlinkError
 from meterlink.obis import Obis
 
@@ -53,23 +54,7 @@ _UDP_SWEEP: Final = 1.0
 
 def parse_listen(listen: str) -> tuple[str, str, int]:
     """``tcp://HOST:PORT``, ``udp://HOST:PORT`` or ``pty`` into (scheme, host, port)."""
-    if listen == "pty":
-        return "pty", "", 0
-    scheme, sep, rest = listen.partition("://")
-    host, colon, port = rest.rpartition(":")
-    host = host.strip("[]")
-    if (
-        scheme not in ("tcp", "udp")
-        or not sep
-        or not colon
-        or not host
-        or not port.isdigit()
-        or int(port) > 65535
-    ):
-        raise LocalProtocolError(
-            f"listen address {listen!r}: expected tcp://HOST:PORT, udp://HOST:PORT or pty"
-        )
-    return scheme, host, int(port)
+    return _parse_listen(listen, ("tcp", "udp"))
 
 
 def _url(scheme: str, host: str, port: int) -> str:
