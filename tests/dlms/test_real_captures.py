@@ -6,8 +6,7 @@ capture must decode to, checked by hand against the bytes and the source's own s
 the one a gateway takes: link framing (HDLC with HCS/FCS, wired M-Bus, TCP/UDP wrapper), segment and
 block reassembly, unprotecting, the APDU, the A-XDR body, the COSEM date-time.
 
-Wired M-Bus framing (EN 13757-2) has no meterlink module yet, so :func:`_mbus_apdus` below does the
-little it takes for the tests, quirks of the captured meters included.
+Wired M-Bus captures go through :mod:`meterlink.mbus` (framing and DLMS segmentation).
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from meterlink.hdlc import (
     Role,
     parse_frame,
 )
+from meterlink.mbus import DlmsSegmenter, read_frame
 from meterlink.obis import Obis
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dlms"
@@ -155,40 +155,18 @@ def _hdlc(data: bytes, out: Decoded) -> None:
 
 
 def _mbus_apdus(data: bytes, out: Decoded) -> None:
-    """EN 13757-2 long frames ``68 L L 68 C A CI STSAP DTSAP ... CS 16`` with DLMS segmentation in CI.
-
-    CI bit 4 marks the last segment, bits 0-3 number the segments. Sagemcom T210-D (EVN) writes only the
-    low byte of a 257-byte length (``68 01 01 68``): when checksum and stop byte do not sit where the
-    length says, the next 256 are tried.
-    """
+    """EN 13757-2 long frames with DLMS segmentation in CI, through :mod:`meterlink.mbus` (the
+    Sagemcom T210-D writes only the low byte of a 257-byte length; a capture may begin mid-push)."""
+    segmenter = DlmsSegmenter()
     pos = 0
-    pending: bytearray | None = None
     while pos < len(data):
-        head = data[pos : pos + 4]
-        if len(data) - pos < 6 or head[0] != 0x68 or head[3] != 0x68 or head[1] != head[2]:
-            raise MalformedDataError("not an M-Bus long frame", data=data, offset=pos)
-        length = data[pos + 1]
-        for candidate in (length, length + 256):
-            end = pos + 4 + candidate
-            if end + 1 < len(data) and data[end + 1] == 0x16 and sum(data[pos + 4 : end]) & 0xFF == data[end]:
-                break
-        else:
-            raise MalformedDataError("M-Bus checksum or stop byte wrong", data=data, offset=pos)
-        if candidate != length:
-            out.mbus_length_overflows += 1
-        body = data[pos + 4 : end]
-        ci = body[2]
-        if ci & 0x0F == 0:
-            pending = bytearray(body[5:])
-        elif pending is None:
-            out.mbus_orphans += 1  # the tail of a push that began before the capture
-        else:
-            pending += body[5:]
-        if ci & 0x10 and pending is not None:
-            out.link_apdus.append(bytes(pending))
-            pending = None
+        frame, pos, overflow = read_frame(data, pos)
+        out.mbus_length_overflows += overflow
+        apdu = segmenter.add(frame)
+        if apdu is not None:
+            out.link_apdus.append(apdu)
         out.units += 1
-        pos = end + 2
+    out.mbus_orphans = segmenter.orphans
 
 
 def _wrapper(data: bytes, out: Decoded) -> None:

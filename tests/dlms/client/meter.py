@@ -205,11 +205,7 @@ class _Session:
             if isinstance(event, NeedData):
                 break
             if isinstance(event, ApduIn):
-                if isinstance(self.framing, HdlcFraming):
-                    peer = self.framing.hdlc._peer
-                    sap = peer.logical if peer is not None else 16
-                else:
-                    sap = event.source if event.source is not None else 16
+                sap = event.source if event.source is not None else 16  # the client SAP, either framing
                 assoc = self.assoc(sap)
                 if assoc is None:
                     continue
