@@ -45,6 +45,7 @@ from meterlink.dlms.apdu import (
     ApplicationContextName,
     AssociationResult,
     AttributeWithSelection,
+    ConfirmedService,
     ConfirmedServiceError,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
@@ -67,6 +68,7 @@ from meterlink.dlms.apdu import (
     ReleaseRequestReason,
     ReleaseResponseReason,
     SelectiveAccess,
+    ServiceErrorKind,
     SetRequestNormal,
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
@@ -103,6 +105,7 @@ from meterlink.dlms.security import (
     SecurityPolicy,
     client_response,
     make_challenge,
+    parse_ciphered,
     protect,
     server_response,
     unprotect,
@@ -483,8 +486,6 @@ class _Association:
         sec = self.settings.security
         if sec.key is None and self._dedicated is None:
             raise SecurityError("a ciphered APDU, but no key is configured", data=data, offset=0)
-        from meterlink.dlms.security import parse_ciphered
-
         envelope = parse_ciphered(data)
         sc = envelope.security_control
         if sec.verify and sec.policy & SecurityPolicy.AUTHENTICATED and not sc.authenticated:
@@ -1171,9 +1172,10 @@ class ServerAssociation(_Association):
         if request is None:
             return self._refuse(D.NO_REASON_GIVEN, rejected, None)
         if request.proposed_dlms_version < 6:
-            from meterlink.dlms.apdu import ConfirmedService, ServiceErrorKind
-
-            error = ConfirmedServiceError(ConfirmedService(1), ServiceErrorKind(6), 1).to_bytes()
+            too_low = 1  # initiate error reason: dlms-version-too-low
+            error = ConfirmedServiceError(
+                ConfirmedService.INITIATE_ERROR, ServiceErrorKind.INITIATE, too_low
+            ).to_bytes()
             return self._refuse(D.NO_REASON_GIVEN, rejected, error)
         self.conformance = request.proposed_conformance & s.conformance
         self.peer_max_pdu_size = request.client_max_receive_pdu_size or 0xFFFF
