@@ -53,8 +53,6 @@ __all__ = [
 ]
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class LinkUp:
     """The link is ready for the AARQ; ``max_apdu_size`` is what the layer itself limits (HDLC

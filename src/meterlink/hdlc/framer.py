@@ -47,8 +47,9 @@ class Framer:
     """
 
     def __init__(self, *, max_buffer: int = 1 << 16, drop_echo: bool = True) -> None:
-        if max_buffer < 2 * (MIN_FRAME_LENGTH + 0x7FF):
-            raise LocalProtocolError("max_buffer must hold at least two of the longest frames (4112 bytes)")
+        smallest = 2 * (MIN_FRAME_LENGTH + 0x7FF)
+        if max_buffer < smallest:
+            raise LocalProtocolError(f"max_buffer must hold two of the longest frames ({smallest} bytes)")
         self.max_buffer = max_buffer
         self.drop_echo = drop_echo
         self.discarded = 0
